@@ -1,0 +1,120 @@
+package org.jgemma.backend;
+
+import org.jgemma.ggml.GgmlType;
+import org.jgemma.gguf.GgufTensorInfo;
+
+/**
+ * A compute backend: owns device memory (weights, activations, KV cache) and runs the ops of a gemma3 step on it
+ * (STYLE 6). Ops are enqueued in program order; on a GPU they run asynchronously and nothing is copied to the
+ * host until {@link #read} / {@link #readInts}, which synchronise. The model (org.jgemma.model) drives the ops;
+ * a backend may record a whole step once and replay it ({@link #runStep}).
+ *
+ * <p>Shapes: activations are row-major {@code [n][dim]} float buffers (one row per token). A weight matrix
+ * with GGUF {@code ne = [K, N]} has N rows of K elements; {@code matmul} computes {@code out[t][r] = Σ_k W[r][k]·x[t][k]}.
+ *
+ * <p>Dynamic values of a step (token ids, positions) live in device int buffers written before the step, so a
+ * recorded step can be replayed with new inputs. Implementations are not thread-safe: one thread drives a backend.
+ */
+public interface Backend extends AutoCloseable {
+
+    /** Short name: {@code cpu}, {@code cuda}, {@code opencl}, {@code reference}. */
+    String name();
+
+    /** Human-readable device description (e.g. "NVIDIA H100 80GB HBM3, 79 GiB"). */
+    String deviceName();
+
+    /** Whether this backend can run {@code op} with weights of {@code type} (null for ops without a weight). */
+    boolean supportsOp(Op op, GgmlType type);
+
+    /** Device memory still free, in bytes, or -1 if unknown (the CPU reports the JVM's limit). */
+    long freeMemoryBytes();
+
+    // ---- memory -------------------------------------------------------------------------------------------
+
+    /** Makes a GGUF tensor resident in its packed GGML form (the CPU maps it; GPUs upload it once). */
+    Weight upload(GgufTensorInfo tensor);
+
+    /** A float buffer of {@code n} elements, zero-filled. */
+    Buffer allocate(long n, String name);
+
+    /** An int buffer of {@code n} elements (token ids, positions, sampled ids). */
+    IntBuffer allocateInts(int n, String name);
+
+    /** A KV cache for one layer: {@code slots} rows of {@code kvDim} for K and for V (element type is the backend's choice). */
+    KvBuffer allocateKv(int slots, int kvDim, String name);
+
+    /** Host to device: {@code dst[dstOff .. dstOff+n) = src[srcOff ..)}. */
+    void write(Buffer dst, long dstOff, float[] src, int srcOff, int n);
+
+    /** Host to device for ints. */
+    void writeInts(IntBuffer dst, int[] src, int n);
+
+    /** Device to host, synchronising: {@code dst[dstOff ..) = src[srcOff .. srcOff+n)}. */
+    void read(Buffer src, long srcOff, float[] dst, int dstOff, int n);
+
+    /** Device to host for ints, synchronising. */
+    void readInts(IntBuffer src, int[] dst, int n);
+
+    // ---- ops ----------------------------------------------------------------------------------------------
+
+    /** {@code out[t] = dequant(table row tokens[t]) * scale} for t < n; out is [n][table.cols]. */
+    void embed(Weight table, IntBuffer tokens, int n, float scale, Buffer out);
+
+    /**
+     * RMSNorm of each of {@code rows} rows of length {@code dim}, times {@code weight} (length dim, F32):
+     * {@code out = x / sqrt(mean(x²) + eps) * w} (ggml_compute_forward_rms_norm_f32). out may equal x.
+     */
+    void rmsNorm(Buffer x, Weight weight, int rows, int dim, float eps, Buffer out);
+
+    /** {@code out[t][r] = Σ_k W[r][k] x[t][k]} for t < n: out is [n][w.rows()], x is [n][w.cols()]. */
+    void matmul(Weight w, Buffer x, int n, Buffer out);
+
+    /**
+     * NeoX RoPE in place on x = [n][nHeads][headDim], token t at position {@code positions[t]}: pairs (i, i+headDim/2),
+     * angle {@code freqScale · p · base^(-2i/headDim)} computed as ggml does (FACTS §3.6).
+     */
+    void rope(Buffer x, int n, int nHeads, int headDim, IntBuffer positions, float base, float freqScale);
+
+    /** Writes K and V rows ([n][kvDim]) of tokens at {@code positions} into cache slots {@code position % slots}. */
+    void kvAppend(Buffer k, Buffer v, int n, IntBuffer positions, KvBuffer cache);
+
+    /**
+     * Causal attention for n queries q = [n][nHead][headDim] (already scaled) at {@code positions}: query head h uses
+     * KV head h / (nHead/nKvHead); it sees keys at positions p' ≤ p, and, when window > 0, only p - p' < window.
+     * Key position p' is in slot p' % cache.slots(). out = [n][nHead][headDim].
+     */
+    void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim, int window,
+                   Buffer out);
+
+    /** {@code out[i] = gelu_tanh(gate[i]) * up[i]} for i < n. out may equal gate. */
+    void geglu(Buffer gate, Buffer up, long n, Buffer out);
+
+    /** {@code acc[i] += x[i]} for i < n. */
+    void add(Buffer acc, Buffer x, long n);
+
+    /** {@code x[i] = cap · tanh(x[i] / cap)} for i < n (final logit softcapping). */
+    void softcap(Buffer x, long n, float cap);
+
+    /** {@code dst[dstOff + i] = src[srcOff + i]} for i < n. */
+    void copy(Buffer src, long srcOff, Buffer dst, long dstOff, long n);
+
+    /** {@code out[t] = argmax_j x[t][j]} for t < rows (lowest index wins ties): greedy sampling on the device. */
+    void argmax(Buffer x, int rows, int dim, IntBuffer out);
+
+    // ---- steps --------------------------------------------------------------------------------------------
+
+    /**
+     * Runs the ops that {@code step} issues. A backend may record them the first time a given {@code key} is seen
+     * and replay the recording afterwards (a CUDA graph): the ops must then read every changing value from
+     * device buffers. The default runs {@code step} directly.
+     */
+    default void runStep(Object key, Runnable step) {
+        step.run();
+    }
+
+    /** Waits for all enqueued work. */
+    default void synchronize() {}
+
+    @Override
+    void close();
+}

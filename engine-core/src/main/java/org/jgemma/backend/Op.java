@@ -1,0 +1,6 @@
+package org.jgemma.backend;
+
+/** The ops of a gemma3 step, for {@link Backend#supportsOp}. */
+public enum Op {
+    EMBED, RMS_NORM, MATMUL, ROPE, KV_APPEND, ATTENTION, GEGLU, ADD, SOFTCAP, COPY, ARGMAX
+}

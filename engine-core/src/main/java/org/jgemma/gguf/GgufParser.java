@@ -1,0 +1,292 @@
+package org.jgemma.gguf;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.jgemma.ggml.GgmlType;
+
+/**
+ * Parses the header of a GGUF v2/v3 file (ggml/src/gguf.cpp :: gguf_init_from_reader) from a memory segment.
+ * Every length and count is checked against the bytes that remain before anything is allocated from it,
+ * so a hostile file gets a {@link GgufFormatException} with the offset, never an OutOfMemoryError.
+ */
+final class GgufParser {
+    static final int MAGIC = 0x46554747; // "GGUF" little-endian
+    static final int DEFAULT_ALIGNMENT = 32;
+    static final int MAX_DIMS = 4;       // GGML_MAX_DIMS
+    static final int MAX_NAME = 64;      // GGML_MAX_NAME (names must be shorter)
+
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final MemorySegment seg;
+    private final long size;
+    private long pos;
+
+    GgufParser(MemorySegment seg) {
+        this.seg = seg;
+        this.size = seg.byteSize();
+    }
+
+    record Header(int version, Map<String, GgufValue> metadata, List<GgufTensorInfo> tensors, int alignment,
+                  long dataOffset) {}
+
+    Header parse() throws GgufFormatException {
+        if (size < 4) throw new GgufFormatException("file too small for a GGUF header: " + size + " bytes", 0);
+        int magic = seg.get(I32, 0);
+        if (magic != MAGIC) {
+            throw new GgufFormatException(String.format("bad magic 0x%08x, expected \"GGUF\" (0x%08x)", magic, MAGIC), 0);
+        }
+        pos = 4;
+        long vpos = pos;
+        int version = i32("version");
+        if ((version & 0xFFFF) == 0 && version != 0) {
+            throw new GgufFormatException("version " + version + " looks byte-swapped: big-endian GGUF files are not supported", vpos);
+        }
+        if (version == 1) throw new GgufFormatException("GGUF version 1 is not supported (only 2 and 3)", vpos);
+        if (version < 2 || version > 3) throw new GgufFormatException("unsupported GGUF version " + version + ", expected 2 or 3", vpos);
+
+        long cpos = pos;
+        long nTensors = i64("tensor count");
+        long nKv = i64("metadata count");
+        // each tensor info takes at least 8+1 (name) + 4 + 8 (one dim) + 4 + 8 bytes; each kv at least 8+1+4+1
+        if (nTensors < 0 || nTensors > remaining() / 33) {
+            throw new GgufFormatException("tensor count " + nTensors + " is impossible for the " + remaining() + " bytes that follow", cpos);
+        }
+        if (nKv < 0 || nKv > remaining() / 14) {
+            throw new GgufFormatException("metadata count " + nKv + " is impossible for the " + remaining() + " bytes that follow", cpos + 8);
+        }
+
+        Map<String, GgufValue> kv = new LinkedHashMap<>();
+        for (long i = 0; i < nKv; i++) {
+            long kpos = pos;
+            String key = string("metadata key #" + i);
+            if (key.isEmpty()) throw new GgufFormatException("metadata key #" + i + " is empty", kpos);
+            if (kv.containsKey(key)) throw new GgufFormatException("duplicate metadata key '" + key + "'", kpos);
+            long tpos = pos;
+            int typeId = i32("type of '" + key + "'");
+            GgufValueType type = GgufValueType.byId(typeId);
+            if (type == null) throw new GgufFormatException("metadata key '" + key + "' has unknown value type " + typeId, tpos);
+            kv.put(key, type == GgufValueType.ARRAY ? array(key) : GgufValue.scalar(type, scalar(type, key)));
+        }
+
+        int alignment = DEFAULT_ALIGNMENT;
+        GgufValue al = kv.get("general.alignment");
+        if (al != null) {
+            if (al.type() != GgufValueType.UINT32) {
+                throw new GgufFormatException("general.alignment must be UINT32, found " + al.typeName(), -1);
+            }
+            long a = (Long) al.value();
+            if (a == 0 || (a & (a - 1)) != 0 || a > (1 << 30)) {
+                throw new GgufFormatException("general.alignment " + a + " is not a non-zero power of two", -1);
+            }
+            alignment = (int) a;
+        }
+
+        List<PendingTensor> pending = new ArrayList<>((int) nTensors);
+        Set<String> names = new HashSet<>();
+        for (long i = 0; i < nTensors; i++) {
+            long tpos = pos;
+            String name = string("name of tensor #" + i);
+            if (name.getBytes(StandardCharsets.UTF_8).length >= MAX_NAME) {
+                throw new GgufFormatException("tensor name '" + name + "' is " + name.length() + " bytes, the limit is " + (MAX_NAME - 1), tpos);
+            }
+            if (!names.add(name)) throw new GgufFormatException("duplicate tensor name '" + name + "'", tpos);
+            long dpos = pos;
+            int nDims = i32("n_dims of '" + name + "'");
+            if (nDims < 1 || nDims > MAX_DIMS) {
+                throw new GgufFormatException("tensor '" + name + "' has " + nDims + " dimensions, expected 1.." + MAX_DIMS, dpos);
+            }
+            long[] ne = new long[nDims];
+            long count = 1;
+            for (int d = 0; d < nDims; d++) {
+                long epos = pos;
+                ne[d] = i64("ne[" + d + "] of '" + name + "'");
+                if (ne[d] < 0) throw new GgufFormatException("tensor '" + name + "' has negative ne[" + d + "] = " + ne[d], epos);
+                try {
+                    count = Math.multiplyExact(count, ne[d]);
+                } catch (ArithmeticException e) {
+                    throw new GgufFormatException("tensor '" + name + "' element count overflows: " + java.util.Arrays.toString(ne), epos);
+                }
+            }
+            long typePos = pos;
+            int typeId = i32("type of '" + name + "'");
+            GgmlType type = GgmlType.byId(typeId);
+            if (type == null) throw new GgufFormatException("tensor '" + name + "' has unknown ggml type " + typeId, typePos);
+            if (ne[0] % type.blockSize != 0) {
+                throw new GgufFormatException("tensor '" + name + "': ne[0] = " + ne[0] + " is not a multiple of "
+                        + type + "'s block size " + type.blockSize, dpos);
+            }
+            long bytes;
+            try {
+                bytes = Math.multiplyExact(count / type.blockSize, (long) type.typeSize);
+            } catch (ArithmeticException e) {
+                throw new GgufFormatException("tensor '" + name + "' byte size overflows", dpos);
+            }
+            long opos = pos;
+            long offset = i64("data offset of '" + name + "'");
+            if (offset < 0 || offset % alignment != 0) {
+                throw new GgufFormatException("tensor '" + name + "' data offset " + Long.toUnsignedString(offset)
+                        + " is not a multiple of the alignment " + alignment, opos);
+            }
+            pending.add(new PendingTensor(name, type, ne, offset, bytes, opos));
+        }
+
+        long dataOffset = nTensors == 0 ? pos : alignUp(pos, alignment);
+        if (dataOffset > size) {
+            throw new GgufFormatException("data section would start at " + dataOffset + ", past the end of the " + size + "-byte file", pos);
+        }
+        List<GgufTensorInfo> tensors = new ArrayList<>(pending.size());
+        long expected = 0;
+        for (PendingTensor p : pending) {
+            if (p.offset != expected) {
+                throw new GgufFormatException("tensor '" + p.name + "' has offset " + p.offset + ", expected " + expected
+                        + " (tensors must be packed in order, each padded to " + alignment + ")", p.infoPos);
+            }
+            long start = dataOffset + p.offset;
+            if (p.bytes > size - start) {
+                throw new GgufFormatException("tensor '" + p.name + "' data [" + start + ", " + (start + p.bytes)
+                        + ") runs past the end of the " + size + "-byte file", p.infoPos);
+            }
+            tensors.add(new GgufTensorInfo(p.name, p.type, p.ne, p.offset, start, p.bytes, seg.asSlice(start, p.bytes).asReadOnly()));
+            expected = alignUp(p.offset + p.bytes, alignment);
+        }
+        return new Header(version, kv, tensors, alignment, dataOffset);
+    }
+
+    private record PendingTensor(String name, GgmlType type, long[] ne, long offset, long bytes, long infoPos) {}
+
+    static long alignUp(long x, long alignment) {
+        return (x + alignment - 1) / alignment * alignment;
+    }
+
+    private long remaining() {
+        return size - pos;
+    }
+
+    private void need(long n, String what) throws GgufFormatException {
+        if (n < 0 || n > size - pos) {
+            throw new GgufFormatException("truncated file: " + what + " needs " + (n < 0 ? Long.toUnsignedString(n) : n)
+                    + " bytes, only " + (size - pos) + " remain", pos);
+        }
+    }
+
+    private int i32(String what) throws GgufFormatException {
+        need(4, what);
+        int v = seg.get(I32, pos);
+        pos += 4;
+        return v;
+    }
+
+    private long i64(String what) throws GgufFormatException {
+        need(8, what);
+        long v = seg.get(I64, pos);
+        pos += 8;
+        return v;
+    }
+
+    private String string(String what) throws GgufFormatException {
+        long lpos = pos;
+        long len = i64("length of " + what);
+        if (len < 0 || len > remaining()) {
+            throw new GgufFormatException("string length " + Long.toUnsignedString(len) + " of " + what + " exceeds the "
+                    + remaining() + " bytes that remain", lpos);
+        }
+        if (len > Integer.MAX_VALUE - 16) throw new GgufFormatException("string of " + len + " bytes is too long: " + what, lpos);
+        byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+        pos += len;
+        try {
+            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
+        } catch (CharacterCodingException e) {
+            // llama.cpp keeps raw bytes; tokens of real vocabularies are valid UTF-8, so say so clearly
+            return new String(b, StandardCharsets.UTF_8);
+        }
+    }
+
+    private Object scalar(GgufValueType t, String key) throws GgufFormatException {
+        String what = "value of '" + key + "'";
+        return switch (t) {
+            case UINT8 -> { need(1, what); yield seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF; }
+            case INT8 -> { need(1, what); yield seg.get(ValueLayout.JAVA_BYTE, pos++); }
+            case BOOL -> { need(1, what); yield seg.get(ValueLayout.JAVA_BYTE, pos++) != 0; }
+            case UINT16 -> { need(2, what); int v = seg.get(I16, pos) & 0xFFFF; pos += 2; yield v; }
+            case INT16 -> { need(2, what); short v = seg.get(I16, pos); pos += 2; yield v; }
+            case UINT32 -> i32(what) & 0xFFFFFFFFL;
+            case INT32 -> i32(what);
+            case FLOAT32 -> Float.intBitsToFloat(i32(what));
+            case UINT64, INT64 -> i64(what);
+            case FLOAT64 -> Double.longBitsToDouble(i64(what));
+            case STRING -> string(what);
+            case ARRAY -> throw new IllegalStateException();
+        };
+    }
+
+    private GgufValue array(String key) throws GgufFormatException {
+        long tpos = pos;
+        int et = i32("element type of '" + key + "'");
+        GgufValueType type = GgufValueType.byId(et);
+        if (type == null) throw new GgufFormatException("array '" + key + "' has unknown element type " + et, tpos);
+        if (type == GgufValueType.ARRAY) {
+            throw new GgufFormatException("array '" + key + "' holds arrays: nested arrays are not supported (llama.cpp rejects them too)", tpos);
+        }
+        long npos = pos;
+        long n = i64("element count of '" + key + "'");
+        if (n < 0 || n > remaining() / type.minSize || n > Integer.MAX_VALUE - 16) {
+            throw new GgufFormatException("array '" + key + "' claims " + Long.toUnsignedString(n) + " " + type
+                    + " elements, but only " + remaining() + " bytes remain", npos);
+        }
+        int len = (int) n;
+        long bytes = (long) len * type.minSize;
+        switch (type) {
+            case STRING -> {
+                String[] a = new String[len];
+                for (int i = 0; i < len; i++) a[i] = string("element " + i + " of '" + key + "'");
+                return GgufValue.array(type, a);
+            }
+            case UINT8, INT8, BOOL -> {
+                byte[] a = seg.asSlice(pos, bytes).toArray(ValueLayout.JAVA_BYTE);
+                pos += bytes;
+                return GgufValue.array(type, a);
+            }
+            case UINT16, INT16 -> {
+                short[] a = seg.asSlice(pos, bytes).toArray(I16);
+                pos += bytes;
+                return GgufValue.array(type, a);
+            }
+            case UINT32, INT32 -> {
+                int[] a = seg.asSlice(pos, bytes).toArray(I32);
+                pos += bytes;
+                return GgufValue.array(type, a);
+            }
+            case FLOAT32 -> {
+                float[] a = seg.asSlice(pos, bytes).toArray(F32);
+                pos += bytes;
+                return GgufValue.array(type, a);
+            }
+            case UINT64, INT64 -> {
+                long[] a = seg.asSlice(pos, bytes).toArray(I64);
+                pos += bytes;
+                return GgufValue.array(type, a);
+            }
+            case FLOAT64 -> {
+                double[] a = seg.asSlice(pos, bytes).toArray(F64);
+                pos += bytes;
+                return GgufValue.array(type, a);
+            }
+            default -> throw new IllegalStateException();
+        }
+    }
+}
