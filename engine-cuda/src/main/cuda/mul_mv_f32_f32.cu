@@ -1,0 +1,4 @@
+// F32 weights × f32 activations, float accumulation (ggml-cuda mmv.cu mul_mat_vec for float types).
+#include "mul_mv.cuh"
+
+MUL_MV_F(mul_mv_f32_f32, TF32)
