@@ -43,8 +43,10 @@ public class Gemma3FixtureTest {
                 Arguments.of("tiny", "f32"), Arguments.of("tiny", "f16"), Arguments.of("tiny", "bf16"),
                 Arguments.of("tiny", "q8_0"), Arguments.of("tiny", "q4_0"), Arguments.of("tiny", "q4_k_m"),
                 Arguments.of("tiny", "q5_k_m"), Arguments.of("tiny", "q6_k"),
-                Arguments.of("tinygqa", "f32"), Arguments.of("tinygqa", "q8_0"), Arguments.of("tinygqa", "q4_k_m"),
-                Arguments.of("tinymix", "q4_k_m"), Arguments.of("tinymix", "q4_1"), Arguments.of("tinymix", "q5_1"));
+                Arguments.of("tinygqa", "q4_k_m"),
+                Arguments.of("tinymix", "q4_k_m"), Arguments.of("tinymix", "q4_1"));
+        // Not committed (repository size limit) and not derivable without their F32 source: tinygqa F32/Q8_0 and
+        // tinymix Q5_1. Q5_1 is covered by the dequantization and conformance tests on random blocks.
     }
 
     protected double expectedBudget(String fmt) {
