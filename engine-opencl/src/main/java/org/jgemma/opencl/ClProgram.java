@@ -11,17 +11,21 @@ import java.util.List;
 import java.util.Map;
 import org.jocl.CLException;
 import org.jocl.Pointer;
+import org.jgemma.backend.BackendUnavailableException;
 import org.jocl.cl_context;
+import org.jocl.cl_context_properties;
 import org.jocl.cl_device_id;
 import org.jocl.cl_kernel;
 import org.jocl.cl_program;
 
 /**
- * The jgemma kernels, built once per backend for its device: every {@code .cl} resource in {@link #SOURCES}
- * (common.cl first) is handed to one {@code clCreateProgramWithSource}, so the slow compile (seconds on PoCL) happens
- * once. Kernels are created on first use and cached by name. A build failure throws with the compiler's log.
+ * The jgemma kernels built for one device: every {@code .cl} resource in {@link #SOURCES} (common.cl first) is handed
+ * to one {@code clCreateProgramWithSource}, so the slow compile (seconds on PoCL) happens once. The context and the
+ * built program are shared by every backend on that device for the life of the process ({@link #forDevice}); each
+ * backend creates its own queue and its own kernel objects ({@link Kernels}: kernel arguments are per object, so
+ * backends on different threads do not share them). A build failure throws with the compiler's log.
  */
-final class ClProgram implements AutoCloseable {
+final class ClProgram {
     /** Work-group size of the reducing kernels (mat-vec, RMSNorm, attention, argmax). */
     static final int WG = 64;
     /** Tokens a mat-vec work-group handles at once (weights are read n/NT times for a prompt of n). */
@@ -35,11 +39,38 @@ final class ClProgram implements AutoCloseable {
             "mul_mv_q6_k_f32.cl",
             "rms_norm.cl", "rope_neox.cl", "kv_append.cl", "attention.cl", "elementwise.cl", "argmax.cl");
 
-    private final cl_program program;
-    private final Map<String, cl_kernel> kernels = new HashMap<>();
+    private static final Map<String, ClProgram> BY_DEVICE = new HashMap<>();
 
-    ClProgram(cl_context context, cl_device_id device, String deviceName) {
-        String[] src = SOURCES.stream().map(ClProgram::source).toArray(String[]::new);
+    final cl_context context;
+    private final cl_program program;
+
+    /** The context and program for {@code d}, created and built on first use. */
+    static synchronized ClProgram forDevice(ClDevice d) {
+        String key = d.index() + ":" + d.fullName();
+        ClProgram p = BY_DEVICE.get(key);
+        if (p == null) {
+            cl_context_properties props = new cl_context_properties();
+            props.addProperty(CL_CONTEXT_PLATFORM, d.platform());
+            cl_context ctx;
+            try {
+                ctx = clCreateContext(props, 1, new cl_device_id[] {d.device()}, null, null, null);
+            } catch (CLException e) {
+                throw new BackendUnavailableException("cannot open OpenCL device " + d.fullName() + ": " + e.getMessage(), e);
+            }
+            try {
+                p = new ClProgram(ctx, d.device(), d.fullName(), SOURCES.stream().map(ClProgram::source).toArray(String[]::new));
+            } catch (RuntimeException e) {
+                clReleaseContext(ctx);
+                throw e;
+            }
+            BY_DEVICE.put(key, p);
+        }
+        return p;
+    }
+
+    /** Builds {@code sources} as one program (package-private for the build-failure test). */
+    ClProgram(cl_context context, cl_device_id device, String deviceName, String[] src) {
+        this.context = context;
         program = clCreateProgramWithSource(context, src.length, src, null, null);
         String options = "-DMV_WG=" + WG + " -DRN_WG=" + WG + " -DATT_WG=" + WG + " -DAM_WG=" + WG + " -DNT=" + NT
                 + " -DATT_DPT=" + ATT_DPT;
@@ -48,23 +79,33 @@ final class ClProgram implements AutoCloseable {
         } catch (CLException e) {
             String log = buildLog(device);
             clReleaseProgram(program);
-            throw new IllegalStateException("building the OpenCL kernels " + SOURCES + " for " + deviceName + " failed ("
+            throw new IllegalStateException("building the OpenCL kernels (" + src.length + " sources: " + SOURCES + ") for " + deviceName + " failed ("
                     + e.getMessage() + "); build log:\n" + log, e);
         }
     }
 
-    /** The kernel {@code name}, created on first use. */
-    cl_kernel kernel(String name) {
-        cl_kernel k = kernels.get(name);
-        if (k == null) {
-            try {
-                k = clCreateKernel(program, name, null);
-            } catch (CLException e) {
-                throw new IllegalStateException("clCreateKernel(" + name + ") failed: " + e.getMessage(), e);
+    /** One backend's kernel objects, created on first use and cached by name. */
+    final class Kernels implements AutoCloseable {
+        private final Map<String, cl_kernel> kernels = new HashMap<>();
+
+        cl_kernel get(String name) {
+            cl_kernel k = kernels.get(name);
+            if (k == null) {
+                try {
+                    k = clCreateKernel(program, name, null);
+                } catch (CLException e) {
+                    throw new IllegalStateException("clCreateKernel(" + name + ") failed: " + e.getMessage(), e);
+                }
+                kernels.put(name, k);
             }
-            kernels.put(name, k);
+            return k;
         }
-        return k;
+
+        @Override
+        public void close() {
+            for (cl_kernel k : kernels.values()) clReleaseKernel(k);
+            kernels.clear();
+        }
     }
 
     private String buildLog(cl_device_id device) {
@@ -88,12 +129,5 @@ final class ClProgram implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("reading kernel source " + file, e);
         }
-    }
-
-    @Override
-    public void close() {
-        for (cl_kernel k : kernels.values()) clReleaseKernel(k);
-        kernels.clear();
-        clReleaseProgram(program);
     }
 }

@@ -29,7 +29,6 @@ import org.jocl.Pointer;
 import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
-import org.jocl.cl_context_properties;
 import org.jocl.cl_device_id;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
@@ -38,7 +37,7 @@ import org.jocl.cl_mem;
  * The OpenCL backend (JOCL): weights, activations and the KV cache live in device memory; every op is a kernel
  * enqueued on one in-order queue, so a step runs without host round trips. Only {@link #read} and {@link #readInts}
  * wait for the device ({@link #write} and {@link #upload} are blocking copies from Java memory, done before a step).
- * The kernels ({@code kernels/*.cl}) are built once per backend for its device; see {@link ClProgram}.
+ * The kernels ({@code kernels/*.cl}) are built once per device and process; see {@link ClProgram}.
  *
  * <p>The KV cache is F16 as llama.cpp's default cache type; attention reads it with an online softmax in f32.
  */
@@ -52,7 +51,7 @@ public final class OpenClBackend implements Backend {
     private final ClDevice device;
     private final cl_context context;
     private final cl_command_queue queue;
-    private final ClProgram program;
+    private final ClProgram.Kernels kernels;
     private final List<cl_mem> allocations = new ArrayList<>();
     private final Launch launch = new Launch();
     private long allocatedBytes;
@@ -71,23 +70,14 @@ public final class OpenClBackend implements Backend {
             throw new BackendUnavailableException("OpenCL device " + device.fullName() + " allows work-groups of "
                     + maxWg + " work-items; the kernels need " + WG);
         }
-        cl_context_properties props = new cl_context_properties();
-        props.addProperty(CL_CONTEXT_PLATFORM, device.platform());
+        ClProgram program = ClProgram.forDevice(device);
+        context = program.context;
         try {
-            context = clCreateContext(props, 1, new cl_device_id[] {device.device()}, null, null, null);
             queue = clCreateCommandQueue(context, device.device(), 0, null);
         } catch (CLException e) {
-            throw new BackendUnavailableException("cannot open OpenCL device " + device.fullName() + ": " + e.getMessage(), e);
+            throw new BackendUnavailableException("cannot create a command queue on " + device.fullName() + ": " + e.getMessage(), e);
         }
-        ClProgram p;
-        try {
-            p = new ClProgram(context, device.device(), device.fullName());
-        } catch (RuntimeException e) {
-            clReleaseCommandQueue(queue);
-            clReleaseContext(context);
-            throw e;
-        }
-        program = p;
+        kernels = program.new Kernels();
     }
 
     private static long maxWorkGroupSize(cl_device_id d) {
@@ -292,7 +282,7 @@ public final class OpenClBackend implements Backend {
 
     @Override
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
-                          int window, Buffer out) {
+                          int window, float scale, Buffer out) {
         ClKv c = kv(cache);
         if (nKvHead <= 0 || nHead % nKvHead != 0) {
             throw new IllegalArgumentException("attention: nHead " + nHead + " is not a multiple of nKvHead " + nKvHead);
@@ -309,7 +299,7 @@ public final class OpenClBackend implements Backend {
         need(positions, n, "attention positions");
         if (n == 0) return;
         launch.begin("attention").mem(buf(q).m()).mem(c.k()).mem(c.v()).i(c.slots()).mem(ints(positions).m()).i(nHead)
-                .i(nKvHead).i(headDim).i(window).mem(buf(out).m()).run((long) nHead * WG, n, 1, WG);
+                .i(nKvHead).i(headDim).i(window).f(scale).mem(buf(out).m()).run((long) nHead * WG, n, 1, WG);
     }
 
     @Override
@@ -372,9 +362,9 @@ public final class OpenClBackend implements Backend {
         } finally {
             for (cl_mem m : allocations) clReleaseMemObject(m);
             allocations.clear();
-            program.close();
+            allocatedBytes = 0;
+            kernels.close();
             clReleaseCommandQueue(queue);
-            clReleaseContext(context);
         }
     }
 
@@ -445,7 +435,7 @@ public final class OpenClBackend implements Backend {
 
         Launch begin(String kernelName) {
             if (closed) throw new IllegalStateException("the OpenCL backend is closed");
-            kernel = program.kernel(kernelName);
+            kernel = kernels.get(kernelName);
             name = kernelName;
             arg = 0;
             return this;

@@ -165,14 +165,14 @@ class OpenClKernelTest {
             }
             b.writeInts(pb, pos, n);
             b.kvAppend(kbn, vbn, n, pb, cache);
-            float[] q = OpenClTestSupport.gaussian(r, n * nHead * hd, 1.0 / 16);
+            float[] q = OpenClTestSupport.gaussian(r, n * nHead * hd, 1.0);
             Buffer qb = b.allocate(q.length, "q");
             b.write(qb, 0, q, 0, q.length);
             Buffer ob = b.allocate(q.length, "o");
-            b.attention(qb, cache, n, pb, nHead, nKv, hd, window, ob);
+            b.attention(qb, cache, n, pb, nHead, nKv, hd, window, 1f / 16, ob);
             float[] got = new float[q.length];
             b.read(ob, 0, got, 0, got.length);
-            float[] want = ScalarOps.attentionReference(q, keys, values, n, pos, nHead, nKv, hd, window, slots);
+            float[] want = ScalarOps.attentionReference(q, keys, values, n, pos, nHead, nKv, hd, window, slots, 1f / 16);
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], got[i], 2e-5f, "window " + window + " slots " + slots + " i=" + i);
             }

@@ -45,7 +45,7 @@ final class ScalarOps {
      * [kvDim] rows written for position p (f32, rounded here as the cache stores them).
      */
     static float[] attentionReference(float[] q, float[][] keys, float[][] values, int n, int[] pos, int nHead,
-                                      int nKvHead, int hd, int window, int slots) {
+                                      int nKvHead, int hd, int window, int slots, float scale) {
         float[] out = new float[n * nHead * hd];
         int group = nHead / nKvHead;
         for (int t = 0; t < n; t++) {
@@ -62,7 +62,7 @@ final class ScalarOps {
                     }
                     double d = 0;
                     for (int i = 0; i < hd; i++) d += q[(t * nHead + h) * hd + i] * (double) f16(keys[j][kvh * hd + i]);
-                    s[j] = d;
+                    s[j] = scale * d;
                     max = Math.max(max, d);
                 }
                 double sum = 0;

@@ -1,5 +1,5 @@
 // Causal attention with GQA and an optional sliding window, one pass with an online softmax (flash-attention style).
-//   q: [n][nHead][headDim] f32 (already scaled); kc, vc: [slots][kvDim] f16 with kvDim = nKvHead*headDim;
+//   q: [n][nHead][headDim] f32; score = scale · (q·k); kc, vc: [slots][kvDim] f16 with kvDim = nKvHead*headDim;
 //   pos: [n]; out: [n][nHead][headDim] f32. Work-group (ATT_WG) per (head h, query t).
 //   Query h reads KV head h / (nHead/nKvHead). Query position p sees key positions p' in [lo, p] with
 //   lo = max(0, p - window + 1) when window > 0 (llama_hparams::is_masked_swa: masked iff p - p' >= n_swa), and
@@ -8,7 +8,7 @@
 //   ATT_DPT of the head's output dimensions (headDim <= ATT_WG * ATT_DPT).
 __kernel void attention(const __global float * q, const __global half * kc, const __global half * vc, int slots,
                         const __global int * pos, int nHead, int nKvHead, int headDim, int window,
-                        __global float * out) {
+                        float scale, __global float * out) {
     const int h = get_group_id(0);
     const int t = get_group_id(1);
     const int lid = get_local_id(0);
@@ -36,8 +36,9 @@ __kernel void attention(const __global float * q, const __global half * kc, cons
         if (lid < cnt) {
             const int sl = (base + lid) % slots;
             const __global half * kr = kc + (ulong) sl * kvDim + kvh * headDim;
-            s = 0.0f;
-            for (int d = 0; d < headDim; d++) s = fma(qs[d], vload_half(d, kr), s);
+            float dot = 0.0f;
+            for (int d = 0; d < headDim; d++) dot = fma(qs[d], vload_half(d, kr), dot);
+            s = scale * dot;
             slot[lid] = sl;
         }
         p[lid] = s;
