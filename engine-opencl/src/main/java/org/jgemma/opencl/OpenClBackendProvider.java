@@ -1,0 +1,54 @@
+package org.jgemma.opencl;
+
+import java.util.List;
+import org.jgemma.backend.Backend;
+import org.jgemma.backend.BackendOptions;
+import org.jgemma.backend.BackendProvider;
+import org.jgemma.backend.BackendUnavailableException;
+
+/** Registers the OpenCL backend ({@code --backend opencl}, priority 50: after CUDA, before the CPU). */
+public final class OpenClBackendProvider implements BackendProvider {
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    @Override
+    public int priority() {
+        return 50;
+    }
+
+    @Override
+    public Availability probe() {
+        try {
+            List<ClDevice> devices = ClDevice.list();
+            if (devices.isEmpty()) {
+                return Availability.no("the OpenCL runtime found no device (install a driver: the GPU vendor's, or "
+                        + "pocl-opencl-icd for CPUs)");
+            }
+            return Availability.yes();
+        } catch (BackendUnavailableException e) {
+            return Availability.no(e.getMessage());
+        } catch (RuntimeException | LinkageError e) {
+            return Availability.no("OpenCL failed: " + e);
+        }
+    }
+
+    @Override
+    public List<DeviceInfo> devices() {
+        try {
+            return ClDevice.list().stream()
+                    .map(d -> new DeviceInfo(d.index(), d.fullName(), d.globalMemBytes(),
+                            d.typeName() + ", " + d.computeUnits() + " compute units, " + d.version()))
+                    .toList();
+        } catch (RuntimeException | LinkageError e) {
+            return List.of();
+        }
+    }
+
+    @Override
+    public Backend create(BackendOptions options) {
+        return OpenClBackend.create(options);
+    }
+}
