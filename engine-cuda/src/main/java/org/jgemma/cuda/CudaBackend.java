@@ -232,9 +232,9 @@ public final class CudaBackend implements Backend {
 
     @Override
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
-                          int window, Buffer out) {
+                          int window, float scale, Buffer out) {
         ops.attention(floats(q, "attention"), kv(cache, "attention"), n, ints(positions, "attention"), nHead, nKvHead,
-                headDim, window, floats(out, "attention"));
+                headDim, window, scale, floats(out, "attention"));
     }
 
     @Override

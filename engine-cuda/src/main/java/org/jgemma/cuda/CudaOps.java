@@ -93,7 +93,8 @@ final class CudaOps {
     }
 
     /** Flash-decoding attention (flash_attn_ext_f16.cu): split kernel, then the combine kernel into out [n][nHead][D]. */
-    void attention(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window, Floats out) {
+    void attention(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window, float scale,
+                   Floats out) {
         Launch.checkAttentionShape(nHead, nKvHead, headDim, cache.kvDim());
         long len = (long) n * nHead * headDim;
         need(len <= q.size() && len <= out.size(), "attention: " + n + "x" + nHead + "x" + headDim + " over " + q.name() + " ("
@@ -105,7 +106,7 @@ final class CudaOps {
         CUdeviceptr acc = b.scratch("faAcc", 4 * parts * headDim), ms = b.scratch("faMs", 8 * parts);
         Kernels kernels = b.kernels();
         kernels.launch(Kernels.FA_SPLIT, b.stream(), split.nsplit(), nHead, n, 32, Launch.FA_WARPS, 1, q.ptr(), cache.k(), cache.v(),
-                positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, split.chunk(), acc, ms);
+                positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, split.chunk(), scale, acc, ms);
         kernels.launch(Kernels.FA_COMBINE, b.stream(), nHead, n, 1, headDim, 1, 1, acc, ms, split.nsplit(), headDim, out.ptr());
     }
 
