@@ -147,11 +147,11 @@ public final class CudaBackend implements Backend {
 
     @Override
     public KvBuffer allocateKv(int slots, int kvDim, String name) {
-        long bytes = 2L * slots * kvDim;  // f16
+        long bytes = (2L * slots * kvDim + 3) / 4 * 4;  // f16, rounded up to whole words for the zero fill
         CUdeviceptr k = alloc(bytes, "KV cache " + name + " K"), v = alloc(bytes, "KV cache " + name + " V");
         kvBytes += 2 * bytes;
-        zero(k, (bytes + 3) / 4, name);
-        zero(v, (bytes + 3) / 4, name);
+        zero(k, bytes / 4, name);
+        zero(v, bytes / 4, name);
         return new Kv(this, k, v, slots, kvDim, name);
     }
 
