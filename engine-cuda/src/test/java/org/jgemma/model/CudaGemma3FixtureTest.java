@@ -40,7 +40,7 @@ class CudaGemma3FixtureTest {
                 assumeTrue(b.supportsOp(Op.MATMUL, t.type()), () -> "cuda cannot read " + t.type() + " (tensor " + t.name() + ")");
             }
             Fixtures.Reference any = expected != null ? expected : exact;
-            Gemma3Model m = Gemma3Model.load(f, b, 64);
+            Gemma3Model m = Gemma3Model.load(f, b, 256);  // longest fixture prompt + 8 steps fits
             Gemma3FixtureTest.Run run = Gemma3FixtureTest.runProtocol(m, Fixtures.promptIds(model), any.nGen());
             Gemma3FixtureTest.Diff dExp = expected == null ? null : Gemma3FixtureTest.Diff.of(run.logits(), expected.logits());
             Gemma3FixtureTest.Diff dEx = exact == null ? null : Gemma3FixtureTest.Diff.of(run.logits(), exact.logits());
