@@ -4,7 +4,7 @@
 //
 // Query t (position p = positions[t]) of head h reads KV head h / (n_head / n_kv_head) and sees key positions
 // p' in [lo, p] with lo = max(0, p − span + 1), span = min(window, slots) on sliding-window layers (window > 0) and
-// slots otherwise; key position p' lives in cache slot p' % slots. q is already scaled (kq_scale = 1).
+// slots otherwise; key position p' lives in cache slot p' % slots. Scores are scale·(q·k) (llama.cpp kq_scale).
 //
 // q:        [n][n_head][D] floats;  kc, vc: [slots][kv_dim] halves (kv_dim = n_kv_head·D)
 // part_acc: [n][n_head][nsplit][D] unnormalised Σ e^(s − m)·v of each split
@@ -19,7 +19,7 @@
 extern "C" __global__ void __launch_bounds__(32 * FA_WARPS)
 flash_attn_split_f16(const float *__restrict__ q, const __half *__restrict__ kc, const __half *__restrict__ vc,
                      const int *__restrict__ positions, int n_head, int n_kv_head, int D, int slots, int window,
-                     int chunk, float *__restrict__ part_acc, float2 *__restrict__ part_ms) {
+                     int chunk, float scale, float *__restrict__ part_acc, float2 *__restrict__ part_ms) {
     __shared__ float sh_m[FA_WARPS], sh_s[FA_WARPS];
     __shared__ float2 sh_acc[FA_WARPS][128];  // D/2 ≤ 128 pairs per warp
 
@@ -55,7 +55,7 @@ flash_attn_split_f16(const float *__restrict__ q, const __half *__restrict__ kc,
                 dot += qv[j].x * kf.x + qv[j].y * kf.y;
             }
         }
-        dot = warp_sum(dot);
+        dot = scale * warp_sum(dot);
         const float m_new = fmaxf(m, dot);
         const float corr = expf(m - m_new);  // m = −inf on the first key: corr = 0
         const float e = expf(dot - m_new);

@@ -1,0 +1,145 @@
+package org.jgemma.cuda;
+
+import jcuda.driver.CUdeviceptr;
+import org.jgemma.cuda.DeviceMemory.Floats;
+import org.jgemma.cuda.DeviceMemory.Ints;
+import org.jgemma.cuda.DeviceMemory.Kv;
+import org.jgemma.cuda.DeviceMemory.Packed;
+import org.jgemma.ggml.GgmlType;
+
+/**
+ * The ops of {@link CudaBackend} as kernel launches: argument checks (shapes against buffer sizes, with the buffer
+ * names), launch configurations from {@link Launch}, and the kernel arguments in the order of the .cu signatures.
+ * Nothing here synchronises, so a step can be captured into a CUDA graph.
+ */
+final class CudaOps {
+    private final CudaBackend b;
+
+    CudaOps(CudaBackend b) {
+        this.b = b;
+    }
+
+    /** out [n][cols] = table rows tokens[t] · scale (get_rows.cu). */
+    void embed(Packed table, Ints tokens, int n, float scale, Floats out) {
+        need(n <= tokens.size(), "embed: " + n + " tokens but " + tokens.name() + " holds " + tokens.size());
+        need((long) n * table.cols() <= out.size(), "embed: " + n + "x" + table.cols() + " into " + out.name() + " of " + out.size());
+        int cols = Math.toIntExact(table.cols());
+        b.kernels().launch(Kernels.getRows(table.type()), b.stream(), Launch.elementwiseGrid(cols), n, 1, Launch.EW_BLOCK, 1, 1,
+                table.ptr(), table.rowBytes(), tokens.ptr(), cols, scale, out.ptr());
+    }
+
+    /** out [rows][dim] = x · 1/sqrt(mean(x²)+eps) · w (rms_norm.cu). */
+    void rmsNorm(Floats x, Packed w, int rows, int dim, float eps, Floats out) {
+        need(w.type() == GgmlType.F32, "rmsNorm: weight " + w.name() + " is " + w.type() + ", expected F32");
+        need(w.cols() * w.rows() >= dim, "rmsNorm: weight " + w.name() + " has " + w.cols() * w.rows() + " elements, dim " + dim);
+        need((long) rows * dim <= x.size() && (long) rows * dim <= out.size(),
+                "rmsNorm: " + rows + "x" + dim + " over " + x.name() + " (" + x.size() + ") -> " + out.name() + " (" + out.size() + ")");
+        b.kernels().launch(Kernels.RMS_NORM, b.stream(), rows, 1, 1, Launch.normBlock(dim), 1, 1, x.ptr(), w.ptr(), dim, eps, out.ptr());
+    }
+
+    /**
+     * out [n][rows] = W x: for block types the activations are first quantized to q8_1 (quantize_q8_1.cu) into
+     * scratch, then the mat-vec kernels take the batch 8, 4, 2 or 1 token columns at a time (mul_mv_*_f32.cu).
+     */
+    void matmul(Packed w, Floats x, int n, Floats out) {
+        long k = w.cols(), rows = w.rows();
+        need(n > 0, "matmul " + w.name() + ": n = " + n);
+        need((long) n * k <= x.size(), "matmul " + w.name() + ": x " + x.name() + " has " + x.size() + " elements, needs " + n + "x" + k);
+        need((long) n * rows <= out.size(), "matmul " + w.name() + ": out " + out.name() + " has " + out.size() + " elements, needs " + n + "x" + rows);
+        need(k <= Integer.MAX_VALUE / 8, "matmul " + w.name() + ": rows of " + k + " elements are too long");
+        int K = (int) k, R = Math.toIntExact(rows);
+        int grid = Launch.matVecGrid(rows);
+        Kernels kernels = b.kernels();
+        if (Kernels.quantized(w.type())) {
+            need(K % 32 == 0, "matmul " + w.name() + ": " + K + " columns is not a multiple of 32");
+            long nb = (long) n * K / 32;
+            CUdeviceptr qs = b.scratch("q8qs", (long) n * K), ds = b.scratch("q8ds", 8 * nb);
+            kernels.launch(Kernels.QUANTIZE, b.stream(), Launch.quantizeGrid(nb), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), qs, ds, nb);
+            int c0 = 0;
+            for (int nc : Launch.columnChunks(n)) {
+                kernels.launch(Kernels.mulMv(w.type(), nc), b.stream(), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
+                        qs.withByteOffset((long) c0 * K), ds.withByteOffset(8L * c0 * (K / 32)),
+                        out.ptr().withByteOffset(4L * c0 * R), R, K);
+                c0 += nc;
+            }
+        } else {
+            need(K % 2 == 0, "matmul " + w.name() + ": " + K + " columns is odd");
+            int c0 = 0;
+            for (int nc : Launch.columnChunks(n)) {
+                kernels.launch(Kernels.mulMv(w.type(), nc), b.stream(), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
+                        x.ptr().withByteOffset(4L * c0 * K), out.ptr().withByteOffset(4L * c0 * R), R, K);
+                c0 += nc;
+            }
+        }
+    }
+
+    /** NeoX RoPE in place on x [n][nHeads][headDim] (rope_neox.cu); theta_scale = powf(base, -2/headDim) as ggml. */
+    void rope(Floats x, int n, int nHeads, int headDim, Ints positions, float base, float freqScale) {
+        need(headDim % 2 == 0 && headDim <= 2048, "rope: head_dim " + headDim + " must be even and at most 2048");
+        need((long) n * nHeads * headDim <= x.size(), "rope: " + n + "x" + nHeads + "x" + headDim + " over " + x.name() + " of " + x.size());
+        need(n <= positions.size(), "rope: " + n + " tokens but " + positions.name() + " holds " + positions.size());
+        b.kernels().launch(Kernels.ROPE, b.stream(), n * nHeads, 1, 1, headDim / 2, 1, 1, x.ptr(), positions.ptr(), nHeads, headDim,
+                Launch.thetaScale(base, headDim), freqScale);
+    }
+
+    /** K, V rows [n][kvDim] into slots positions[t] % slots of the f16 cache (kv_append.cu). */
+    void kvAppend(Floats k, Floats v, int n, Ints positions, Kv cache) {
+        long len = (long) n * cache.kvDim();
+        need(len <= k.size() && len <= v.size(), "kvAppend: " + n + "x" + cache.kvDim() + " from " + k.name() + " (" + k.size()
+                + "), " + v.name() + " (" + v.size() + ")");
+        need(n <= positions.size(), "kvAppend: " + n + " tokens but " + positions.name() + " holds " + positions.size());
+        b.kernels().launch(Kernels.KV_APPEND, b.stream(), Launch.elementwiseGrid(cache.kvDim()), n, 1, Launch.EW_BLOCK, 1, 1,
+                k.ptr(), v.ptr(), positions.ptr(), cache.kvDim(), cache.slots(), cache.k(), cache.v());
+    }
+
+    /** Flash-decoding attention (flash_attn_ext_f16.cu): split kernel, then the combine kernel into out [n][nHead][D]. */
+    void attention(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window, float scale,
+                   Floats out) {
+        Launch.checkAttentionShape(nHead, nKvHead, headDim, cache.kvDim());
+        long len = (long) n * nHead * headDim;
+        need(len <= q.size() && len <= out.size(), "attention: " + n + "x" + nHead + "x" + headDim + " over " + q.name() + " ("
+                + q.size() + ") -> " + out.name() + " (" + out.size() + ")");
+        need(n <= positions.size(), "attention: " + n + " tokens but " + positions.name() + " holds " + positions.size());
+        int span = Launch.attentionSpan(cache.slots(), window);
+        Launch.AttentionSplit split = Launch.attentionSplit(n, nHead, span);
+        long parts = (long) n * nHead * split.nsplit();
+        CUdeviceptr acc = b.scratch("faAcc", 4 * parts * headDim), ms = b.scratch("faMs", 8 * parts);
+        Kernels kernels = b.kernels();
+        kernels.launch(Kernels.FA_SPLIT, b.stream(), split.nsplit(), nHead, n, 32, Launch.FA_WARPS, 1, q.ptr(), cache.k(), cache.v(),
+                positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, split.chunk(), scale, acc, ms);
+        kernels.launch(Kernels.FA_COMBINE, b.stream(), nHead, n, 1, headDim, 1, 1, acc, ms, split.nsplit(), headDim, out.ptr());
+    }
+
+    void geglu(Floats gate, Floats up, long n, Floats out) {
+        need(n <= gate.size() && n <= up.size() && n <= out.size(), "geglu: " + n + " over " + gate.name() + ", " + up.name() + " -> " + out.name());
+        b.kernels().launch(Kernels.GEGLU, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, gate.ptr(), up.ptr(), out.ptr(), n);
+    }
+
+    void add(Floats acc, Floats x, long n) {
+        need(n <= acc.size() && n <= x.size(), "add: " + n + " over " + acc.name() + " (" + acc.size() + "), " + x.name() + " (" + x.size() + ")");
+        b.kernels().launch(Kernels.ADD, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, acc.ptr(), x.ptr(), n);
+    }
+
+    void softcap(Floats x, long n, float cap) {
+        need(n <= x.size(), "softcap: " + n + " over " + x.name() + " of " + x.size());
+        need(cap > 0, "softcap: cap " + cap);
+        b.kernels().launch(Kernels.SOFTCAP, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), cap, n);
+    }
+
+    void copy(Floats src, long srcOff, Floats dst, long dstOff, long n) {
+        need(srcOff >= 0 && srcOff + n <= src.size(), "copy: [" + srcOff + ", " + (srcOff + n) + ") outside " + src.name() + " of " + src.size());
+        need(dstOff >= 0 && dstOff + n <= dst.size(), "copy: [" + dstOff + ", " + (dstOff + n) + ") outside " + dst.name() + " of " + dst.size());
+        b.kernels().launch(Kernels.COPY, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1,
+                src.ptr().withByteOffset(4 * srcOff), dst.ptr().withByteOffset(4 * dstOff), n);
+    }
+
+    void argmax(Floats x, int rows, int dim, Ints out) {
+        need((long) rows * dim <= x.size(), "argmax: " + rows + "x" + dim + " over " + x.name() + " of " + x.size());
+        need(rows <= out.size(), "argmax: " + rows + " rows into " + out.name() + " of " + out.size());
+        b.kernels().launch(Kernels.ARGMAX, b.stream(), rows, 1, 1, 1024, 1, 1, x.ptr(), dim, out.ptr());
+    }
+
+    private static void need(boolean ok, String message) {
+        if (!ok) throw new IllegalArgumentException("cuda " + message);
+    }
+}
