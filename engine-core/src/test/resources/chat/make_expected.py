@@ -19,6 +19,8 @@ conversations = {
         {"role": "assistant", "content": "\n Soft rain on the roof \n"},
     ], False),
     "user-prompt-unicode": ([{"role": "user", "content": "Ünïcödé 🫨 <b>bold</b>"}], True),
+    # message text that looks like Jinja stays text; Python's strip removes Unicode spaces
+    "user-jinja-lookalike": ([{"role": "user", "content": "\u00a0{{ 7*7 }} {% if true %}x{% endif %} {# c #}\u3000\t"}], True),
 }
 for name, (messages, gen) in conversations.items():
     text = tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=gen)

@@ -142,6 +142,7 @@ public final class ChatTemplate {
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)   // HF: ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
                 .withLstripBlocks(true)
+                .withNestedInterpretationEnabled(false) // message text is data: never render "{{ ... }}" inside it
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true) // filters bind tighter than '+', as in Jinja2
                         .withParseWhitespaceControlStrictly(true)
@@ -149,6 +150,7 @@ public final class ChatTemplate {
                         .build())
                 .build();
         Jinjava j = new Jinjava(config);
+        j.registerFilter(new PythonTrimFilter());
         j.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
         return j;
     }

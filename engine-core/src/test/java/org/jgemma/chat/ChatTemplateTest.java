@@ -55,6 +55,8 @@ class ChatTemplateTest {
                 ChatMessage.user("Write a haiku.\nAbout rain."), ChatMessage.assistant("\n Soft rain on the roof \n")), false));
         assertEquals(resource("gemma3-hf-user-prompt-unicode.txt"),
                 template.render(List.of(ChatMessage.user("Ünïcödé 🫨 <b>bold</b>")), true));
+        assertEquals(resource("gemma3-hf-user-jinja-lookalike.txt"), template.render(
+                List.of(ChatMessage.user("\u00a0{{ 7*7 }} {% if true %}x{% endif %} {# c #}\u3000\t")), true));
     }
 
     @Test
