@@ -47,9 +47,13 @@ public final class Tokenizer {
         return new Tokenizer(tokens, scores, types, bos, eos, -1, unk, pad, addBos, addEos, addSpacePrefix);
     }
 
-    /** The tokenizer of a GGUF file (every token of the {@code tokenizer.ggml.tokens} array). */
+    /**
+     * The tokenizer of a GGUF file: every token of {@code tokenizer.ggml.tokens}, or only the first
+     * {@code token_embd.ne[1]} when the file has that tensor with fewer rows (Ollama blobs, see {@link #from(GgufFile, int)}).
+     */
     public static Tokenizer from(GgufFile gguf) throws GgufFormatException {
-        return from(gguf, Integer.MAX_VALUE);
+        long rows = gguf.findTensor("token_embd.weight").map(t -> t.dim(1)).orElse((long) Integer.MAX_VALUE);
+        return from(gguf, (int) Math.min(rows, Integer.MAX_VALUE));
     }
 
     /**
