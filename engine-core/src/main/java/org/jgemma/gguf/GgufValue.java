@@ -18,6 +18,23 @@ public record GgufValue(GgufValueType type, GgufValueType elementType, Object va
         return new GgufValue(GgufValueType.ARRAY, elementType, array);
     }
 
+    public static GgufValue ofString(String s) { return scalar(GgufValueType.STRING, s); }
+    public static GgufValue ofBool(boolean b) { return scalar(GgufValueType.BOOL, b); }
+    public static GgufValue ofUInt8(int v) { return scalar(GgufValueType.UINT8, v & 0xFF); }
+    public static GgufValue ofInt8(byte v) { return scalar(GgufValueType.INT8, v); }
+    public static GgufValue ofUInt16(int v) { return scalar(GgufValueType.UINT16, v & 0xFFFF); }
+    public static GgufValue ofInt16(short v) { return scalar(GgufValueType.INT16, v); }
+    public static GgufValue ofUInt32(long v) { return scalar(GgufValueType.UINT32, v & 0xFFFFFFFFL); }
+    public static GgufValue ofInt32(int v) { return scalar(GgufValueType.INT32, v); }
+    /** UINT64 from its raw 64 bits (values above Long.MAX_VALUE are negative longs). */
+    public static GgufValue ofUInt64(long v) { return scalar(GgufValueType.UINT64, v); }
+    public static GgufValue ofInt64(long v) { return scalar(GgufValueType.INT64, v); }
+    public static GgufValue ofFloat32(float v) { return scalar(GgufValueType.FLOAT32, v); }
+    public static GgufValue ofFloat64(double v) { return scalar(GgufValueType.FLOAT64, v); }
+    public static GgufValue ofStringArray(String... a) { return array(GgufValueType.STRING, a.clone()); }
+    public static GgufValue ofInt32Array(int... a) { return array(GgufValueType.INT32, a.clone()); }
+    public static GgufValue ofFloat32Array(float... a) { return array(GgufValueType.FLOAT32, a.clone()); }
+
     public boolean isArray() {
         return type == GgufValueType.ARRAY;
     }
