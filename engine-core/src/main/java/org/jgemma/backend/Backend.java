@@ -79,12 +79,14 @@ public interface Backend extends AutoCloseable {
     void kvAppend(Buffer k, Buffer v, int n, IntBuffer positions, KvBuffer cache);
 
     /**
-     * Causal attention for n queries q = [n][nHead][headDim] (already scaled) at {@code positions}: query head h uses
-     * KV head h / (nHead/nKvHead); it sees keys at positions p' ≤ p, and, when window > 0, only p - p' < window.
-     * Key position p' is in slot p' % cache.slots(). out = [n][nHead][headDim].
+     * Causal attention for n queries q = [n][nHead][headDim] at {@code positions}: query head h uses KV head
+     * h / (nHead/nKvHead); it sees keys at positions p' ≤ p, and, when window > 0, only p - p' < window (all keys of
+     * positions 0..p of the sequence are assumed appended). Key position p' is in slot p' % cache.slots().
+     * Scores are {@code scale · (q·k)} (llama.cpp scales Q by f_attention_scale before the product; the result is the
+     * same up to rounding), softmax over the visible keys, then {@code out = Σ p·v}. out = [n][nHead][headDim].
      */
     void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim, int window,
-                   Buffer out);
+                   float scale, Buffer out);
 
     /** {@code out[i] = gelu_tanh(gate[i]) * up[i]} for i < n. out may equal gate. */
     void geglu(Buffer gate, Buffer up, long n, Buffer out);

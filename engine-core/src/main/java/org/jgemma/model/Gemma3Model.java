@@ -1,0 +1,273 @@
+package org.jgemma.model;
+
+import java.util.List;
+import java.util.Objects;
+import org.jgemma.backend.Backend;
+import org.jgemma.backend.Buffer;
+import org.jgemma.backend.IntBuffer;
+import org.jgemma.backend.KvBuffer;
+import org.jgemma.gguf.GgufFile;
+
+/**
+ * A gemma3 text model on a backend: the config, the resident weights, and the forward pass expressed in Backend SPI ops
+ * only, so every backend runs the same model. Every Gemma 3 peculiarity lives here and in {@link Gemma3Config}
+ * (STYLE 12); the order of operations is llama.cpp's src/models/gemma3.cpp (FACTS §3.4). Per-sequence mutable state
+ * (KV cache, activations) lives in a {@link Session}.
+ */
+public final class Gemma3Model {
+
+    /**
+     * How to run the model.
+     *
+     * @param contextLength  maximum sequence length (1 .. the model's context_length)
+     * @param batch          most tokens processed in one step (prompts go in chunks of this size)
+     * @param fullSwaCache   give sliding-window layers a full-length cache instead of window + batch slots (tests, debugging)
+     */
+    public record Options(int contextLength, int batch, boolean fullSwaCache) {
+        public static Options of(int contextLength) {
+            return new Options(contextLength, Math.min(512, contextLength), false);
+        }
+    }
+
+    /** Receives named intermediates of the forward pass (llama.cpp's names; layer -1 outside the blocks). */
+    @FunctionalInterface
+    public interface DebugHook {
+        /** {@code buffer} holds {@code rows} rows of {@code cols} floats; read it with the model's backend. */
+        void tensor(String name, int layer, Buffer buffer, int rows, int cols);
+    }
+
+    private final Gemma3Config config;
+    private final Gemma3Weights weights;
+    private final Backend backend;
+    private final Options options;
+    private final float embedScale;
+
+    private Gemma3Model(Gemma3Config config, Gemma3Weights weights, Backend backend, Options options) {
+        this.config = config;
+        this.weights = weights;
+        this.backend = backend;
+        this.options = options;
+        this.embedScale = (float) Math.sqrt((float) config.nEmbd()); // sqrtf((float) n_embd)
+    }
+
+    /** Loads {@code f} onto {@code backend} with a context of {@code contextLength} tokens. */
+    public static Gemma3Model load(GgufFile f, Backend backend, int contextLength) {
+        return load(f, backend, Options.of(contextLength));
+    }
+
+    public static Gemma3Model load(GgufFile f, Backend backend, Options options) {
+        Gemma3Config c = Gemma3Config.from(f);
+        if (options.contextLength() < 1 || options.contextLength() > c.contextLength()) {
+            throw new IllegalArgumentException("context length " + options.contextLength() + " outside [1, " + c.contextLength()
+                    + "] (the model's gemma3.context_length)");
+        }
+        if (options.batch() < 1 || options.batch() > options.contextLength()) {
+            throw new IllegalArgumentException("batch " + options.batch() + " outside [1, context length " + options.contextLength() + "]");
+        }
+        return new Gemma3Model(c, Gemma3Weights.load(f, c, backend), backend, options);
+    }
+
+    public Gemma3Config config() { return config; }
+    public Gemma3Weights weights() { return weights; }
+    public Backend backend() { return backend; }
+    public Options options() { return options; }
+    public int contextLength() { return options.contextLength(); }
+    public int vocabSize() { return config.nVocab(); }
+
+    /** A new sequence with its own KV cache and activations, at position 0. */
+    public Session newSession() {
+        return new Session();
+    }
+
+    /** KV slots for layer {@code il}: the full context on global layers, window + batch on local ones (slot = pos % slots). */
+    int kvSlots(int il) {
+        int ctx = options.contextLength();
+        if (!config.isLocal(il) || options.fullSwaCache()) return ctx;
+        return Math.min(ctx, config.slidingWindow() + options.batch());
+    }
+
+    /** Rows of logits computed at once when all positions' logits are asked for. */
+    private static final int LOGIT_ROWS = 8;
+
+    /** One sequence: KV cache and activation buffers on the backend. Not thread-safe. */
+    public final class Session {
+        private final int B = options.batch();
+        private final int L = Math.min(B, LOGIT_ROWS);
+        private final IntBuffer tokens = backend.allocateInts(B, "tokens");      // [B]
+        private final IntBuffer positions = backend.allocateInts(B, "positions"); // [B]
+        private final IntBuffer sampled = backend.allocateInts(1, "sampled");     // [1]
+        private final Buffer x = backend.allocate((long) B * config.nEmbd(), "x");        // [B][n_embd] residual stream
+        private final Buffer h = backend.allocate((long) B * config.nEmbd(), "h");        // [B][n_embd] normed input
+        private final Buffer q = backend.allocate((long) B * config.qDim(), "q");         // [B][n_head][hd]
+        private final Buffer k = backend.allocate((long) B * config.kvDim(), "k");        // [B][n_head_kv][hd]
+        private final Buffer v = backend.allocate((long) B * config.kvDim(), "v");        // [B][n_head_kv][hd]
+        private final Buffer attn = backend.allocate((long) B * config.qDim(), "kqv");    // [B][n_head][hd]
+        private final Buffer a = backend.allocate((long) B * config.nEmbd(), "a");        // [B][n_embd] block output
+        private final Buffer gate = backend.allocate((long) B * config.nFf(), "gate");    // [B][n_ff]
+        private final Buffer up = backend.allocate((long) B * config.nFf(), "up");        // [B][n_ff]
+        private final Buffer outIn = backend.allocate((long) L * config.nEmbd(), "result_norm"); // [L][n_embd]
+        private final Buffer logits = backend.allocate((long) L * config.nVocab(), "logits");   // [L][n_vocab]
+        private final KvBuffer[] kv = new KvBuffer[config.nLayer()];
+        private final int[] posHost = new int[B];
+        private int position;
+        private DebugHook hook;
+
+        private Session() {
+            for (int il = 0; il < kv.length; il++) kv[il] = backend.allocateKv(kvSlots(il), config.kvDim(), "kv." + il);
+        }
+
+        public Gemma3Model model() { return Gemma3Model.this; }
+
+        /** Number of tokens processed so far (the position of the next token). */
+        public int position() { return position; }
+
+        /** Starts the sequence again at position 0 (the cache is overwritten as positions are reused). */
+        public void reset() { position = 0; }
+
+        /** Sets (or clears, with null) the hook that sees every named intermediate; steps then run without recording. */
+        public void setDebugHook(DebugHook hook) { this.hook = hook; }
+
+        /**
+         * Runs {@code ids} at the next positions (in chunks of up to {@code batch}) and returns logits: of every position
+         * ({@code [ids.length][n_vocab]} row-major) if {@code allLogits}, else of the last one ({@code [n_vocab]}).
+         */
+        public float[] forward(int[] ids, boolean allLogits) {
+            checkFits(ids);
+            int nv = config.nVocab();
+            float[] out = new float[(allLogits ? ids.length : 1) * nv];
+            for (int s = 0; s < ids.length; s += B) {
+                int n = Math.min(B, ids.length - s);
+                boolean last = s + n == ids.length;
+                if (allLogits) {
+                    runLayers(ids, s, n, false);
+                    allRowLogits(n, out, s);
+                } else {
+                    runLayers(ids, s, n, last);
+                    if (last) backend.read(logits, 0, out, 0, nv);
+                }
+            }
+            return out;
+        }
+
+        /** Runs {@code ids} and returns the argmax of the last position's logits, computed on the device (greedy decoding). */
+        public int nextGreedy(int[] ids) {
+            checkFits(ids);
+            for (int s = 0; s < ids.length; s += B) {
+                int n = Math.min(B, ids.length - s);
+                runLayers(ids, s, n, s + n == ids.length);
+            }
+            int[] r = new int[1];
+            backend.readInts(sampled, r, 1);
+            return r[0];
+        }
+
+        private void checkFits(int[] ids) {
+            Objects.requireNonNull(ids, "ids");
+            if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
+            if ((long) position + ids.length > options.contextLength()) {
+                throw new IllegalArgumentException(ids.length + " tokens at position " + position + " do not fit the context of "
+                        + options.contextLength() + " tokens (" + (options.contextLength() - position) + " left)");
+            }
+            for (int i = 0; i < ids.length; i++) {
+                if (ids[i] < 0 || ids[i] >= config.nVocab()) {
+                    throw new IllegalArgumentException("token id " + ids[i] + " at index " + i + " outside the vocabulary [0, " + config.nVocab() + ")");
+                }
+            }
+        }
+
+        /** Writes the chunk's inputs and runs the blocks (plus, if {@code lastLogits}, the last row's logits and argmax). */
+        private void runLayers(int[] ids, int start, int n, boolean lastLogits) {
+            for (int t = 0; t < n; t++) posHost[t] = position + t;
+            int[] chunk = start == 0 && n == ids.length ? ids : java.util.Arrays.copyOfRange(ids, start, start + n);
+            backend.writeInts(tokens, chunk, n);
+            backend.writeInts(positions, posHost, n);
+            Runnable step = () -> {
+                blocks(n);
+                if (lastLogits) lastRowLogits(n);
+            };
+            if (hook != null) step.run();
+            else backend.runStep(List.of(this, n, lastLogits), step);
+            position += n;
+        }
+
+        private void dump(String name, int layer, Buffer buf, int rows, int cols) {
+            if (hook != null) hook.tensor(name, layer, buf, rows, cols);
+        }
+
+        /** The gemma3 blocks on n tokens (FACTS §3.4, steps 1-12). */
+        private void blocks(int n) {
+            Gemma3Config c = config;
+            int ne = c.nEmbd(), hd = c.headDim();
+            float eps = c.eps();
+            backend.embed(weights.tokenEmbd(), tokens, n, embedScale, x);                 // x = embd[tok] * sqrt(n_embd)
+            dump("inp_scaled", -1, x, n, ne);
+            for (int il = 0; il < c.nLayer(); il++) {
+                Gemma3Weights.Layer w = weights.layers().get(il);
+                backend.rmsNorm(x, w.attnNorm(), n, ne, eps, h);
+                dump("attn_norm", il, h, n, ne);
+                backend.matmul(w.wq(), h, n, q);
+                backend.matmul(w.wk(), h, n, k);
+                backend.matmul(w.wv(), h, n, v);
+                dump("Qcur", il, q, n, c.qDim());
+                dump("Kcur", il, k, n, c.kvDim());
+                dump("Vcur", il, v, n, c.kvDim());
+                backend.rmsNorm(q, w.qNorm(), n * c.nHead(), hd, eps, q);                  // QK-norm per head, before RoPE
+                backend.rmsNorm(k, w.kNorm(), n * c.nHeadKv(), hd, eps, k);
+                dump("Qcur_normed", il, q, n, c.qDim());
+                dump("Kcur_normed", il, k, n, c.kvDim());
+                backend.rope(q, n, c.nHead(), hd, positions, c.ropeBase(il), c.ropeScale(il));
+                backend.rope(k, n, c.nHeadKv(), hd, positions, c.ropeBase(il), c.ropeScale(il));
+                dump("Qcur_rope", il, q, n, c.qDim());
+                dump("Kcur_rope", il, k, n, c.kvDim());
+                backend.kvAppend(k, v, n, positions, kv[il]);
+                backend.attention(q, kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), attn);
+                dump("kqv_out", il, attn, n, c.qDim());
+                backend.matmul(w.wo(), attn, n, a);
+                dump("attn_out", il, a, n, ne);
+                backend.rmsNorm(a, w.postAttnNorm(), n, ne, eps, a);                       // sandwich norm
+                dump("attn_post_norm", il, a, n, ne);
+                backend.add(x, a, (long) n * ne);
+                dump("sa_out", il, x, n, ne);
+                backend.rmsNorm(x, w.ffnNorm(), n, ne, eps, h);
+                dump("ffn_norm", il, h, n, ne);
+                backend.matmul(w.ffnGate(), h, n, gate);
+                backend.matmul(w.ffnUp(), h, n, up);
+                backend.geglu(gate, up, (long) n * c.nFf(), gate);                          // gelu_tanh(gate) * up
+                dump("ffn_geglu", il, gate, n, c.nFf());
+                backend.matmul(w.ffnDown(), gate, n, a);
+                dump("ffn_out", il, a, n, ne);
+                backend.rmsNorm(a, w.postFfnNorm(), n, ne, eps, a);
+                dump("ffn_post_norm", il, a, n, ne);
+                backend.add(x, a, (long) n * ne);
+                dump("l_out", il, x, n, ne);
+            }
+        }
+
+        /** Logits of the last of n rows into logits row 0, softcapped if the file says so, and their argmax. */
+        private void lastRowLogits(int n) {
+            int ne = config.nEmbd();
+            backend.copy(x, (long) (n - 1) * ne, outIn, 0, ne);
+            backend.rmsNorm(outIn, weights.outputNorm(), 1, ne, config.eps(), outIn);
+            dump("result_norm", -1, outIn, 1, ne);
+            backend.matmul(weights.output(), outIn, 1, logits);
+            if (config.finalLogitSoftcap() > 0) backend.softcap(logits, config.nVocab(), config.finalLogitSoftcap());
+            dump("result_output", -1, logits, 1, config.nVocab());
+            backend.argmax(logits, 1, config.nVocab(), sampled);
+        }
+
+        /** Logits of all n rows, L rows at a time, into {@code out} from row {@code rowOff}. */
+        private void allRowLogits(int n, float[] out, int rowOff) {
+            int ne = config.nEmbd(), nv = config.nVocab();
+            backend.rmsNorm(x, weights.outputNorm(), n, ne, config.eps(), h);
+            dump("result_norm", -1, h, n, ne);
+            for (int r = 0; r < n; r += L) {
+                int m = Math.min(L, n - r);
+                backend.copy(h, (long) r * ne, outIn, 0, (long) m * ne);
+                backend.matmul(weights.output(), outIn, m, logits);
+                if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (long) m * nv, config.finalLogitSoftcap());
+                dump("result_output", -1, logits, m, nv);
+                backend.read(logits, 0, out, (rowOff + r) * nv, m * nv);
+            }
+        }
+    }
+}

@@ -1,0 +1,303 @@
+package org.jgemma.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.util.Arrays;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.jgemma.backend.reference.ReferenceBackend;
+import org.jgemma.ggml.GgmlType;
+import org.jgemma.gguf.GgufTensorInfo;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * One conformance suite for every backend (STYLE 9, 10): each op of the Backend SPI on seeded random inputs, compared
+ * with {@link ReferenceBackend} under the written error budget below. A backend module subclasses this and implements
+ * {@link #create()}; if that throws {@link BackendUnavailableException} every test is skipped with its reason, and an
+ * op/type the backend declares unsupported ({@link Backend#supportsOp}) is skipped, not failed.
+ *
+ * <p>Error measure: {@code max|out - ref| / rms(ref)} over the op's output, except where noted.
+ */
+public abstract class BackendConformanceTest {
+
+    /**
+     * Error budget for matmul (and embed) by weight type, as max|diff| / rms(ref). Floats: exact products, only the
+     * summation order differs (F16/BF16 also allow activations rounded to that type). Quantized: allows activations
+     * quantized to 8 bits (Q8_0 / Q8_1 / Q8_K) as llama.cpp's CPU dot products do (FACTS §2.3).
+     */
+    public static final Map<GgmlType, Double> MATMUL_BUDGET = Map.ofEntries(
+            Map.entry(GgmlType.F32, 1e-4), Map.entry(GgmlType.F16, 3e-3), Map.entry(GgmlType.BF16, 2e-2),
+            Map.entry(GgmlType.Q8_0, 3e-2), Map.entry(GgmlType.Q4_0, 3e-2), Map.entry(GgmlType.Q4_1, 3e-2),
+            Map.entry(GgmlType.Q5_0, 3e-2), Map.entry(GgmlType.Q5_1, 3e-2), Map.entry(GgmlType.Q2_K, 3e-2),
+            Map.entry(GgmlType.Q3_K, 3e-2), Map.entry(GgmlType.Q4_K, 3e-2), Map.entry(GgmlType.Q5_K, 3e-2),
+            Map.entry(GgmlType.Q6_K, 3e-2));
+    /** embed: dequantization must be exact up to float rounding of the scale product. */
+    public static final double EMBED_BUDGET = 1e-6;
+    public static final double RMS_NORM_BUDGET = 1e-5;
+    /** RoPE: absolute error on O(1) values (cos/sin of large angles lose a few ulps of the angle). */
+    public static final double ROPE_BUDGET = 1e-4;
+    /** attention: allows an F16 KV cache and Q rounded to F16 (llama.cpp's default, FACTS §3.7). */
+    public static final double ATTENTION_BUDGET = 5e-3;
+    /** geglu: allows ggml's fp16 GELU table (FACTS §3.8). */
+    public static final double GEGLU_BUDGET = 3e-3;
+    public static final double ELEMENTWISE_BUDGET = 1e-6;
+
+    /** The backend under test; throw {@link BackendUnavailableException} if it cannot run here. */
+    protected abstract Backend create();
+
+    protected Backend backend;
+    protected ReferenceBackend ref;
+
+    @BeforeEach
+    void open() {
+        try {
+            backend = create();
+        } catch (BackendUnavailableException e) {
+            assumeTrue(false, "backend unavailable: " + e.getMessage());
+        }
+        ref = new ReferenceBackend();
+    }
+
+    @AfterEach
+    void closeBackends() {
+        if (backend != null) backend.close();
+        if (ref != null) ref.close();
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------------------
+
+    /** max|a-b| / rms(b), with a tiny floor on the rms. */
+    public static double relError(float[] a, float[] b) {
+        assertEquals(b.length, a.length, "length");
+        double max = 0, ss = 0;
+        for (int i = 0; i < a.length; i++) {
+            assertTrue(Float.isFinite(a[i]), () -> "non-finite output " + Arrays.toString(Arrays.copyOf(a, 8)));
+            max = Math.max(max, Math.abs(a[i] - b[i]));
+            ss += (double) b[i] * b[i];
+        }
+        return max / Math.max(1e-30, Math.sqrt(ss / a.length));
+    }
+
+    public static double maxAbs(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+        return max;
+    }
+
+    protected static Buffer upload(Backend b, float[] data, String name) {
+        Buffer buf = b.allocate(data.length, name);
+        b.write(buf, 0, data, 0, data.length);
+        return buf;
+    }
+
+    protected static IntBuffer uploadInts(Backend b, int[] data, String name) {
+        IntBuffer buf = b.allocateInts(data.length, name);
+        b.writeInts(buf, data, data.length);
+        return buf;
+    }
+
+    protected static float[] download(Backend b, Buffer buf, int n) {
+        float[] out = new float[n];
+        b.read(buf, 0, out, 0, n);
+        return out;
+    }
+
+    private void assumeSupported(Op op, GgmlType type) {
+        assumeTrue(backend.supportsOp(op, type), () -> backend.name() + " does not support " + op + " on " + type);
+        assumeTrue(ref.supportsOp(op, type), () -> "the reference cannot read " + type + " yet");
+    }
+
+    static Stream<Arguments> weightTypes() {
+        return MATMUL_BUDGET.keySet().stream().sorted().flatMap(t -> Stream.of(Arguments.of(t, 1), Arguments.of(t, 5)));
+    }
+
+    // ---- ops --------------------------------------------------------------------------------------------------
+
+    @ParameterizedTest(name = "matmul {0} n={1}")
+    @MethodSource("weightTypes")
+    void matmul(GgmlType type, int n) {
+        assumeSupported(Op.MATMUL, type);
+        int cols = 512, rows = 96;
+        GgufTensorInfo w = TestWeights.random("w", type, rows, cols, 1000 + type.id);
+        float[] x = TestWeights.gaussian(n * cols, 1.0, 7 + n);
+        float[] expected = runMatmul(ref, w, x, n, rows);
+        float[] actual = runMatmul(backend, w, x, n, rows);
+        double err = relError(actual, expected);
+        double budget = MATMUL_BUDGET.get(type);
+        assertTrue(err <= budget, () -> backend.name() + " matmul " + type + " n=" + n + ": error " + err + " > budget " + budget);
+    }
+
+    private static float[] runMatmul(Backend b, GgufTensorInfo w, float[] x, int n, int rows) {
+        Weight wt = b.upload(w);
+        Buffer xb = upload(b, x, "x");
+        Buffer out = b.allocate((long) n * rows, "out");
+        b.matmul(wt, xb, n, out);
+        return download(b, out, n * rows);
+    }
+
+    @ParameterizedTest(name = "embed {0}")
+    @MethodSource("weightTypes")
+    void embed(GgmlType type, int n) {
+        assumeSupported(Op.EMBED, type);
+        int cols = 256, rows = 40;
+        GgufTensorInfo w = TestWeights.random("table", type, rows, cols, 2000 + type.id);
+        int[] ids = n == 1 ? new int[] {39} : new int[] {3, 0, 17, 3, 39};
+        float[] expected = runEmbed(ref, w, ids, cols);
+        float[] actual = runEmbed(backend, w, ids, cols);
+        double err = relError(actual, expected);
+        assertTrue(err <= EMBED_BUDGET, () -> backend.name() + " embed " + type + ": error " + err);
+    }
+
+    private static float[] runEmbed(Backend b, GgufTensorInfo w, int[] ids, int cols) {
+        Weight wt = b.upload(w);
+        IntBuffer tok = uploadInts(b, ids, "tokens");
+        Buffer out = b.allocate((long) ids.length * cols, "out");
+        b.embed(wt, tok, ids.length, 16.0f, out);
+        return download(b, out, ids.length * cols);
+    }
+
+    @Test
+    void rmsNorm() {
+        int rows = 6, dim = 320;
+        GgufTensorInfo w = TestWeights.random("norm", GgmlType.F32, 1, dim, 31);
+        float[] x = TestWeights.gaussian(rows * dim, 3.0, 32);
+        float[] expected = runNorm(ref, w, x, rows, dim);
+        float[] actual = runNorm(backend, w, x, rows, dim);
+        double err = relError(actual, expected);
+        assertTrue(err <= RMS_NORM_BUDGET, () -> backend.name() + " rmsNorm: error " + err);
+    }
+
+    private static float[] runNorm(Backend b, GgufTensorInfo w, float[] x, int rows, int dim) {
+        Weight wt = b.upload(w);
+        Buffer xb = upload(b, x, "x");
+        Buffer out = b.allocate(x.length, "out");
+        b.rmsNorm(xb, wt, rows, dim, 1e-6f, out);
+        b.rmsNorm(xb, wt, rows, dim, 1e-6f, xb); // in place must give the same
+        float[] a = download(b, out, x.length), c = download(b, xb, x.length);
+        assertArrayEquals(a, c, b.name() + " rmsNorm in place differs");
+        return a;
+    }
+
+    @Test
+    void rope() {
+        int n = 4, heads = 3, hd = 64;
+        int[] pos = {0, 1, 517, 40000};
+        float[] x = TestWeights.gaussian(n * heads * hd, 1.0, 41);
+        for (float[] bs : new float[][] {{10000f, 1f}, {1e6f, 0.125f}}) {
+            float[] expected = runRope(ref, x, n, heads, hd, pos, bs[0], bs[1]);
+            float[] actual = runRope(backend, x, n, heads, hd, pos, bs[0], bs[1]);
+            double err = maxAbs(actual, expected);
+            assertTrue(err <= ROPE_BUDGET, () -> backend.name() + " rope base " + bs[0] + " scale " + bs[1] + ": max abs error " + err);
+        }
+    }
+
+    private static float[] runRope(Backend b, float[] x, int n, int heads, int hd, int[] pos, float base, float scale) {
+        Buffer xb = upload(b, x, "x");
+        b.rope(xb, n, heads, hd, uploadInts(b, pos, "pos"), base, scale);
+        return download(b, xb, x.length);
+    }
+
+    /** Sequences appended in chunks into a ring cache (slots = window + chunk) or a full cache, attention after each. */
+    @ParameterizedTest(name = "attention window={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 8})
+    void attention(int window) {
+        int nHead = 4, nKv = 2, hd = 64, chunk = 4, total = 24;
+        int slots = window > 0 ? window + chunk : total;
+        float[][] refOut = runAttention(ref, window, nHead, nKv, hd, chunk, total, slots);
+        float[][] out = runAttention(backend, window, nHead, nKv, hd, chunk, total, slots);
+        for (int c = 0; c < refOut.length; c++) {
+            double err = relError(out[c], refOut[c]);
+            int cc = c;
+            assertTrue(err <= ATTENTION_BUDGET, () -> backend.name() + " attention window " + window + " chunk " + cc + ": error " + err);
+        }
+    }
+
+    private static float[][] runAttention(Backend b, int window, int nHead, int nKv, int hd, int chunk, int total, int slots) {
+        KvBuffer cache = b.allocateKv(slots, nKv * hd, "kv");
+        float[][] outs = new float[total / chunk][];
+        Buffer q = b.allocate((long) chunk * nHead * hd, "q");
+        Buffer k = b.allocate((long) chunk * nKv * hd, "k");
+        Buffer v = b.allocate((long) chunk * nKv * hd, "v");
+        Buffer out = b.allocate((long) chunk * nHead * hd, "out");
+        IntBuffer pos = b.allocateInts(chunk, "pos");
+        for (int c = 0; c < total / chunk; c++) {
+            int[] p = new int[chunk];
+            for (int t = 0; t < chunk; t++) p[t] = c * chunk + t;
+            b.writeInts(pos, p, chunk);
+            float[] qs = TestWeights.gaussian(chunk * nHead * hd, 1.0, 100 + c);
+            b.write(q, 0, qs, 0, qs.length);
+            float[] ks = TestWeights.gaussian(chunk * nKv * hd, 1.0, 200 + c);
+            b.write(k, 0, ks, 0, ks.length);
+            float[] vs = TestWeights.gaussian(chunk * nKv * hd, 1.0, 300 + c);
+            b.write(v, 0, vs, 0, vs.length);
+            b.kvAppend(k, v, chunk, pos, cache);
+            b.attention(q, cache, chunk, pos, nHead, nKv, hd, window, 0.125f, out);
+            outs[c] = download(b, out, chunk * nHead * hd);
+        }
+        return outs;
+    }
+
+    @Test
+    void geglu() {
+        int n = 4096;
+        float[] gate = TestWeights.gaussian(n, 3.0, 51), up = TestWeights.gaussian(n, 1.0, 52);
+        gate[0] = -12f; gate[1] = 11f; gate[2] = 0f;
+        float[] expected = runGeglu(ref, gate, up), actual = runGeglu(backend, gate, up);
+        double err = relError(actual, expected);
+        assertTrue(err <= GEGLU_BUDGET, () -> backend.name() + " geglu: error " + err);
+    }
+
+    private static float[] runGeglu(Backend b, float[] gate, float[] up) {
+        Buffer g = upload(b, gate, "gate"), u = upload(b, up, "up");
+        b.geglu(g, u, gate.length, g);
+        return download(b, g, gate.length);
+    }
+
+    @Test
+    void addSoftcapCopy() {
+        int n = 1000;
+        float[] a = TestWeights.gaussian(n, 20.0, 61), x = TestWeights.gaussian(n, 20.0, 62);
+        float[] expected = runElementwise(ref, a, x), actual = runElementwise(backend, a, x);
+        double err = relError(actual, expected);
+        assertTrue(err <= ELEMENTWISE_BUDGET, () -> backend.name() + " add/softcap/copy: error " + err);
+    }
+
+    private static float[] runElementwise(Backend b, float[] a, float[] x) {
+        Buffer ab = upload(b, a, "a"), xb = upload(b, x, "x");
+        b.add(ab, xb, a.length);
+        b.softcap(ab, a.length, 30f);
+        Buffer out = b.allocate(2L * a.length, "out");
+        b.copy(ab, 0, out, a.length, a.length);
+        return Arrays.copyOfRange(download(b, out, 2 * a.length), a.length, 2 * a.length);
+    }
+
+    @Test
+    void argmax() {
+        int rows = 3, dim = 5000;
+        float[] x = TestWeights.gaussian(rows * dim, 1.0, 71);
+        x[4321] = 9f;
+        x[dim + 17] = 9f;
+        x[dim + 18] = 9f;              // tie: the lower index wins
+        x[2 * dim + dim - 1] = 9f;
+        int[] expected = runArgmax(ref, x, rows, dim), actual = runArgmax(backend, x, rows, dim);
+        assertArrayEquals(new int[] {4321, 17, dim - 1}, expected, "reference argmax");
+        assertArrayEquals(expected, actual, backend.name() + " argmax");
+    }
+
+    private static int[] runArgmax(Backend b, float[] x, int rows, int dim) {
+        Buffer xb = upload(b, x, "x");
+        IntBuffer out = b.allocateInts(rows, "out");
+        b.argmax(xb, rows, dim, out);
+        int[] r = new int[rows];
+        b.readInts(out, r, rows);
+        return r;
+    }
+}
