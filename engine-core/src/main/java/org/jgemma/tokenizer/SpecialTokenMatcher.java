@@ -97,7 +97,8 @@ final class SpecialTokenMatcher {
     int partition(byte[] text, int len, boolean parseSpecial, int[] tokenStartingAt, boolean[] covered) {
         Arrays.fill(tokenStartingAt, 0, len, -1);
         Arrays.fill(covered, 0, len, false);
-        long[] found = new long[16]; // (rank << 32) | start
+        // every occurrence, in text order: foundRank[k], foundStart[k]
+        int[] foundRank = new int[16], foundStart = new int[16];
         int nFound = 0;
         for (int start = 0; start < len; start++) {
             if (!firstByte[text[start] & 0xFF]) continue;
@@ -107,20 +108,35 @@ final class SpecialTokenMatcher {
                 if (node < 0) break;
                 int id = tokenAt[node];
                 if (id >= 0 && (parseSpecial || alwaysSplit[id])) {
-                    if (nFound == found.length) found = Arrays.copyOf(found, nFound * 2);
-                    found[nFound++] = ((long) rank[id] << 32) | start;
+                    if (nFound == foundRank.length) {
+                        foundRank = Arrays.copyOf(foundRank, nFound * 2);
+                        foundStart = Arrays.copyOf(foundStart, nFound * 2);
+                    }
+                    foundRank[nFound] = rank[id];
+                    foundStart[nFound++] = start;
                 }
             }
         }
         if (nFound == 0) return 0;
-        Arrays.sort(found, 0, nFound);
+        // stable counting sort by rank: (rank, start) order
+        int[] bucket = new int[idByRank.length + 1];
+        for (int k = 0; k < nFound; k++) bucket[foundRank[k] + 1]++;
+        for (int r = 0; r < idByRank.length; r++) bucket[r + 1] += bucket[r];
+        int[] sortedStart = new int[nFound];
+        int[] sortedRank = new int[nFound];
+        for (int k = 0; k < nFound; k++) {
+            int at = bucket[foundRank[k]]++;
+            sortedStart[at] = foundStart[k];
+            sortedRank[at] = foundRank[k];
+        }
         int cut = 0;
         for (int f = 0; f < nFound; f++) {
-            int r = (int) (found[f] >>> 32), start = (int) found[f];
-            int id = idByRank[r];
+            int start = sortedStart[f];
+            if (covered[start]) continue;
+            int id = idByRank[sortedRank[f]];
             int tl = index.tokenLength(id);
             boolean free = true;
-            for (int i = start; i < start + tl; i++) {
+            for (int i = start + 1; i < start + tl; i++) {
                 if (covered[i]) {
                     free = false;
                     break;

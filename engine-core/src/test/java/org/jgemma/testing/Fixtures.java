@@ -9,7 +9,12 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
 /**
@@ -55,6 +60,73 @@ public final class Fixtures {
     /** Where unpacked or derived fixtures go: {@code target/fixture-cache} of the module under test. */
     public static Path cacheDir() {
         return Path.of("target", "fixture-cache").toAbsolutePath();
+    }
+
+    /** Path of a fixture model file relative to the fixtures folder: ("tiny", "q4_k_m") gives tiny/gemma3-tiny-q4_k_m.gguf. */
+    public static String relPath(String model, String fmt) {
+        return model + "/gemma3-" + model + "-" + fmt.toLowerCase() + ".gguf";
+    }
+
+    /**
+     * A fixture model file, e.g. ("tiny", "q4_k_m"): the committed file (gzipped or not) if present; otherwise derived
+     * once from the committed F32 file of the same model with this project's reference quantizers and GgufWriter,
+     * exactly as llama.cpp made the original (see FixtureDerivation), and cached under {@link #cacheDir()}. A derived
+     * file is used only if its SHA-256 equals the original's in models/fixtures/SHA256SUMS; otherwise this fails,
+     * naming the first tensor or key that differs from the committed manifest of the original.
+     */
+    public static synchronized Path model(String model, String fmt) {
+        String rel = relPath(model, fmt);
+        if (Files.exists(root().resolve(rel)) || Files.exists(root().resolve(rel + ".gz"))) return file(rel);
+        String expected = sha256Sums().get(rel);
+        if (expected == null) throw new IllegalStateException("no fixture " + rel + " (not in models/fixtures/SHA256SUMS)");
+        Path out = cacheDir().resolve("derived").resolve(rel);
+        try {
+            if (Files.exists(out) && expected.equals(sha256(out))) return out;
+            String srcRel = relPath(model, "f32");
+            if (!Files.exists(root().resolve(srcRel)) && !Files.exists(root().resolve(srcRel + ".gz"))) {
+                throw new IllegalStateException("cannot derive " + rel + ": its source " + srcRel + " is not committed");
+            }
+            Path src = file(srcRel);
+            Files.createDirectories(out.getParent());
+            Path tmp = Files.createTempFile(out.getParent(), out.getFileName().toString(), ".tmp");
+            FixtureDerivation.derive(src, fmt, tmp);
+            String actual = sha256(tmp);
+            if (!expected.equals(actual)) {
+                String why = FixtureVerifier.firstDifference(tmp, FormatRefs.of(model, fmt));
+                throw new IllegalStateException("derived " + rel + " differs from llama.cpp's original: sha256 " + actual
+                        + ", expected " + expected + "; " + why + " (left in " + tmp + ")");
+            }
+            Files.move(tmp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** models/fixtures/SHA256SUMS: relative path to the SHA-256 of every original shared fixture. */
+    public static Map<String, String> sha256Sums() {
+        try {
+            Map<String, String> m = new LinkedHashMap<>();
+            for (String line : Files.readAllLines(root().resolve("SHA256SUMS"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length == 2) m.put(f[1], f[0]);
+            }
+            return m;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Hex SHA-256 of a file. */
+    public static String sha256(Path p) throws IOException {
+        try (InputStream in = Files.newInputStream(p)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The real 262144-entry Gemma 3 vocabulary (no tensors). */
