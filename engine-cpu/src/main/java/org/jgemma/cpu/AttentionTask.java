@@ -8,7 +8,7 @@ import org.jgemma.cpu.CpuMemory.CpuKv;
 /**
  * Causal grouped-query attention with an optional sliding window over a float32 KV cache (FACTS §3.7): for query
  * token t at position p and head h (KV head h / (nHead/nKvHead)) the keys at positions p' ≤ p with p - p' < window
- * (when window > 0) and still in the cache; scores q·k in float (q is pre-scaled), softmax with the max subtracted,
+ * (when window > 0) and still in the cache; scores q·k in float times {@code scale}, softmax with the max subtracted,
  * out = Σ softmax · v. The (token, head) pairs are split across the workers; each has a scores scratch.
  */
 final class AttentionTask implements WorkerPool.Task {
@@ -20,6 +20,7 @@ final class AttentionTask implements WorkerPool.Task {
     private CpuKv c;
     private int n, nHead, nKvHead, headDim, window;
     private int[] pos;
+    private float scale;
 
     AttentionTask(WorkerPool pool) {
         this.pool = pool;
@@ -30,7 +31,8 @@ final class AttentionTask implements WorkerPool.Task {
         if (scores[0].length < slots) scores = new float[pool.size()][slots];
     }
 
-    void run(float[] q, CpuKv c, int n, int[] pos, int nHead, int nKvHead, int headDim, int window, float[] out) {
+    void run(float[] q, CpuKv c, int n, int[] pos, int nHead, int nKvHead, int headDim, int window, float scale, float[] out) {
+        this.scale = scale;
         if (nHead % nKvHead != 0) throw new IllegalArgumentException("attention: " + nHead + " heads not a multiple of " + nKvHead + " KV heads");
         this.q = q;
         this.c = c;
@@ -63,7 +65,7 @@ final class AttentionTask implements WorkerPool.Task {
             int qo = (t * nHead + h) * headDim;
             float max = Float.NEGATIVE_INFINITY;
             for (int pp = start; pp <= p; pp++) {
-                float sc = Matmul.dot(q, qo, c.k, (pp % slots) * kvDim + kvOff, headDim);
+                float sc = scale * Matmul.dot(q, qo, c.k, (pp % slots) * kvDim + kvOff, headDim);
                 s[pp - start] = sc;
                 if (sc > max) max = sc;
             }
