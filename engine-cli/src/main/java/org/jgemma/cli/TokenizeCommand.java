@@ -8,9 +8,9 @@ import java.util.stream.IntStream;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.tokenizer.Tokenizer;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -23,13 +23,11 @@ final class TokenizeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL", description = "a .gguf file (a vocabulary-only file will do)")
     String model;
 
-    @ArgGroup(exclusive = true, multiplicity = "1")
-    Input input;
+    @Parameters(index = "1", arity = "0..1", paramLabel = "TEXT", description = "the text (or --file)")
+    String text;
 
-    static final class Input {
-        @Parameters(index = "1", paramLabel = "TEXT") String text;
-        @Option(names = {"-f", "--file"}, paramLabel = "F", description = "read the text from a file (UTF-8)") Path file;
-    }
+    @Option(names = {"-f", "--file"}, paramLabel = "F", description = "read the text from a file (UTF-8)")
+    Path file;
 
     @Option(names = "--no-bos", description = "do not add BOS")
     boolean noBos;
@@ -39,7 +37,10 @@ final class TokenizeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String text = input.file != null ? Files.readString(input.file) : input.text;
+        if ((text == null) == (file == null)) {
+            throw new ParameterException(spec.commandLine(), "give either TEXT or --file F");
+        }
+        String text = file != null ? Files.readString(file) : this.text;
         try (GgufFile f = GgufFile.open(Cli.requireFile(model))) {
             int rows = f.findTensor("token_embd.weight").map(GgufTensorInfo::rowCount).map(Long::intValue).orElse(Integer.MAX_VALUE);
             Tokenizer t = Tokenizer.from(f, rows);
