@@ -79,6 +79,24 @@ class CliTest {
     }
 
     @Test
+    void logitsOnTheCpuBackendMatchLlamaCppOnAQuantizedModel(@TempDir Path tmp) throws Exception {
+        Fixtures.Reference ref = Fixtures.reference("tinygqa", "expected", "q4_k_m");
+        Path out = tmp.resolve("logits.bin");
+        String ids = IntStream.of(ref.prompt()).mapToObj(Integer::toString).collect(Collectors.joining(" "));
+        Result r = run("logits", Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString(), "--ids", ids, "--gen",
+                String.valueOf(ref.nGen()), "--out", out.toString(), "--backend", "cpu", "--threads", "2");
+        assertEquals(0, r.code(), r.err());
+        Fixtures.Reference mine = Fixtures.Reference.read(out);
+        assertArrayEquals(ref.tokens(), mine.tokens());
+        double maxDiff = 0;
+        for (int row = 0; row < ref.logits().length; row++) {
+            for (int j = 0; j < ref.nVocab(); j++) maxDiff = Math.max(maxDiff, Math.abs(ref.logits()[row][j] - mine.logits()[row][j]));
+        }
+        // fixtures/README.md: llama.cpp and HF differ by up to 0.15 on Q4_K_M; a correct engine lands within about that
+        assertTrue(maxDiff < 0.2, "max |logit difference| vs llama.cpp = " + maxDiff);
+    }
+
+    @Test
     void benchJsonParses() throws Exception {
         Result r = run("bench", Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString(), "-p", "16", "-n", "4", "-r", "2",
                 "--backend", "reference", "--json");
