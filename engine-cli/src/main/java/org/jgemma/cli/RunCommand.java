@@ -66,13 +66,17 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--stop", description = "stop string (repeatable)")
     List<String> stop = List.of();
 
-    @Option(names = {"-v", "--verbose"}, description = "print load time and prompt / generation speed")
-    boolean verbose;
+    /** jgemma's inherited {@code --verbose} also prints load time and prompt / generation speed here. */
+    @picocli.CommandLine.ParentCommand
+    Main parent;
+
+    private boolean verbose;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        verbose = (parent != null && parent.verbose) || spec.commandLine().getParseResult().hasMatchedOption("--verbose");
         Path modelPath;
         String prompt = null;
         List<String> rest = args;
