@@ -119,6 +119,39 @@ class Gemma3ModelTest {
         for (int i = 0; i < 256; i++) assertEquals(row[i] * 16f, firstEmbd[i], 0f);
     }
 
+    /** A copy of tiny in memory with tensor {@code name} replaced (or dropped when null) and a v.* vision tensor added. */
+    static GgufFile edited(String name, org.jgemma.gguf.GgufWriter.Tensor replacement) throws Exception {
+        org.jgemma.gguf.GgufWriter w = new org.jgemma.gguf.GgufWriter().putAll(file.metadata());
+        for (org.jgemma.gguf.GgufTensorInfo t : file.tensors()) {
+            if (!t.name().equals(name)) w.addTensor(t.name(), t.type(), t.ne(), t.data());
+            else if (replacement != null) w.addTensor(replacement.name(), replacement.type(), replacement.ne(), replacement.data());
+        }
+        // an Ollama-style vision tensor: must be ignored by the text model
+        w.addTensor("v.blk.0.attn_k.weight", org.jgemma.ggml.GgmlType.F32, new long[] {8, 3}, new byte[8 * 3 * 4]);
+        return GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(w.toByteArray()));
+    }
+
+    @Test
+    void weightsAreCheckedAndOutputIsTied() throws Exception {
+        Gemma3Model m = Gemma3Model.load(file, backend, 64);
+        assertTrue(m.weights().tiedOutput(), "tiny has no output.weight: tied to token_embd");
+        assertEquals(6, m.weights().layers().size());
+        // wrong shape: blk.3.attn_k.weight must be [n_embd, n_head_kv*hd] = [256, 64]
+        GgufFile bad = edited("blk.3.attn_k.weight", new org.jgemma.gguf.GgufWriter.Tensor("blk.3.attn_k.weight",
+                org.jgemma.ggml.GgmlType.F32, new long[] {256, 128}, java.lang.foreign.MemorySegment.ofArray(new byte[256 * 128 * 4])));
+        ModelFormatException e = assertThrows(ModelFormatException.class, () -> Gemma3Model.load(bad, backend, 64));
+        assertTrue(e.getMessage().contains("blk.3.attn_k.weight") && e.getMessage().contains("[256, 64]")
+                && e.getMessage().contains("[256, 128]"), e.getMessage());
+        GgufFile missing = edited("blk.5.post_ffw_norm.weight", null);
+        e = assertThrows(ModelFormatException.class, () -> Gemma3Model.load(missing, backend, 64));
+        assertTrue(e.getMessage().contains("blk.5.post_ffw_norm.weight"), e.getMessage());
+        // with the extra v.* tensor only (Ollama marker), the same weights give the same logits
+        GgufFile withVision = edited("no-such-tensor", null);
+        Gemma3Model mv = Gemma3Model.load(withVision, backend, 64);
+        assertTrue(mv.config().ollama());
+        assertArrayEquals(m.newSession().forward(prompt, false), mv.newSession().forward(prompt, false), 0f);
+    }
+
     static double maxAbs(float[] a, float[] b) {
         assertEquals(a.length, b.length);
         double m = 0;

@@ -1,6 +1,5 @@
 package org.jgemma.backend.reference;
 
-import java.lang.foreign.MemorySegment;
 import java.util.EnumSet;
 import java.util.Set;
 import org.jgemma.backend.Backend;
@@ -22,7 +21,7 @@ import org.jgemma.gguf.GgufTensorInfo;
  */
 public final class ReferenceBackend implements Backend {
 
-    /** GGML types {@link Dequantize} can read (probed once: a zero block dequantizes for every implemented type). */
+    /** GGML weight types {@link Dequantize} can read. */
     private static final Set<GgmlType> DEQUANTIZABLE = probeDequantizable();
 
     private float[] rowScratch = new float[0];
@@ -332,16 +331,7 @@ public final class ReferenceBackend implements Backend {
 
     private static Set<GgmlType> probeDequantizable() {
         Set<GgmlType> s = EnumSet.noneOf(GgmlType.class);
-        for (GgmlType t : GgmlType.values()) {
-            if (!t.supported) continue;
-            try {
-                MemorySegment zero = MemorySegment.ofArray(new byte[t.typeSize]);
-                Dequantize.dequantizeRow(t, zero, 0, new float[t.blockSize], 0, t.blockSize);
-                s.add(t);
-            } catch (UnsupportedOperationException e) {
-                // not implemented yet: supportsOp reports it
-            }
-        }
+        for (GgmlType t : GgmlType.values()) if (t.supported && Dequantize.canDequantize(t)) s.add(t);
         return s;
     }
 
