@@ -24,6 +24,8 @@ final class GgufParser {
     static final int DEFAULT_ALIGNMENT = 32;
     static final int MAX_DIMS = 4;       // GGML_MAX_DIMS
     static final int MAX_NAME = 64;      // GGML_MAX_NAME (names must be shorter)
+    static final int MIN_TENSOR_INFO = 24;
+    static final int MIN_KV = 14;
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -44,7 +46,7 @@ final class GgufParser {
                   long dataOffset) {}
 
     Header parse() throws GgufFormatException {
-        if (size < 4) throw new GgufFormatException("file too small for a GGUF header: " + size + " bytes", 0);
+        if (size < 4) throw new GgufFormatException("truncated file: " + size + " bytes is too small for a GGUF header", 0);
         int magic = seg.get(I32, 0);
         if (magic != MAGIC) {
             throw new GgufFormatException(String.format("bad magic 0x%08x, expected \"GGUF\" (0x%08x)", magic, MAGIC), 0);
@@ -52,30 +54,39 @@ final class GgufParser {
         pos = 4;
         long vpos = pos;
         int version = i32("version");
-        if ((version & 0xFFFF) == 0 && version != 0) {
-            throw new GgufFormatException("version " + version + " looks byte-swapped: big-endian GGUF files are not supported", vpos);
+        String v = Integer.toUnsignedString(version);
+        // same order of checks as gguf_init_from_reader
+        if (version == 0) throw new GgufFormatException("bad GGUF version 0, expected 2 or 3", vpos);
+        if ((version & 0xFFFF) == 0) {
+            throw new GgufFormatException(String.format("GGUF version 0x%08x looks byte-swapped: big-endian GGUF files are not supported",
+                    version), vpos);
         }
-        if (version == 1) throw new GgufFormatException("GGUF version 1 is not supported (only 2 and 3)", vpos);
-        if (version < 2 || version > 3) throw new GgufFormatException("unsupported GGUF version " + version + ", expected 2 or 3", vpos);
+        if (version == 1) throw new GgufFormatException("GGUF version 1 is not supported (it used 32-bit counts), expected 2 or 3", vpos);
+        if (version != 2 && version != 3) throw new GgufFormatException("unsupported GGUF version " + v + ", expected 2 or 3", vpos);
 
         long cpos = pos;
         long nTensors = i64("tensor count");
         long nKv = i64("metadata count");
-        // each tensor info takes at least 8+1 (name) + 4 + 8 (one dim) + 4 + 8 bytes; each kv at least 8+1+4+1
-        if (nTensors < 0 || nTensors > remaining() / 33) {
-            throw new GgufFormatException("tensor count " + nTensors + " is impossible for the " + remaining() + " bytes that follow", cpos);
+        // a tensor info takes at least 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset) bytes;
+        // a key/value at least 8 + 1 (key) + 4 (type) + 1 (value)
+        if (nTensors < 0 || nTensors > remaining() / MIN_TENSOR_INFO) {
+            throw new GgufFormatException("tensor count " + Long.toUnsignedString(nTensors) + " is impossible for the "
+                    + remaining() + " bytes that follow", cpos);
         }
-        if (nKv < 0 || nKv > remaining() / 14) {
-            throw new GgufFormatException("metadata count " + nKv + " is impossible for the " + remaining() + " bytes that follow", cpos + 8);
+        if (nKv < 0 || nKv > remaining() / MIN_KV) {
+            throw new GgufFormatException("metadata count " + Long.toUnsignedString(nKv) + " is impossible for the "
+                    + remaining() + " bytes that follow", cpos + 8);
         }
 
         Map<String, GgufValue> kv = new LinkedHashMap<>();
+        long alignmentPos = -1;
         for (long i = 0; i < nKv; i++) {
             long kpos = pos;
             String key = string("metadata key #" + i);
             if (key.isEmpty()) throw new GgufFormatException("metadata key #" + i + " is empty", kpos);
             if (kv.containsKey(key)) throw new GgufFormatException("duplicate metadata key '" + key + "'", kpos);
             long tpos = pos;
+            if (key.equals("general.alignment")) alignmentPos = tpos;
             int typeId = i32("type of '" + key + "'");
             GgufValueType type = GgufValueType.byId(typeId);
             if (type == null) throw new GgufFormatException("metadata key '" + key + "' has unknown value type " + typeId, tpos);
@@ -86,28 +97,26 @@ final class GgufParser {
         GgufValue al = kv.get("general.alignment");
         if (al != null) {
             if (al.type() != GgufValueType.UINT32) {
-                throw new GgufFormatException("general.alignment must be UINT32, found " + al.typeName(), -1);
+                throw new GgufFormatException("general.alignment must be UINT32, found " + al.typeName(), alignmentPos);
             }
             long a = (Long) al.value();
             if (a == 0 || (a & (a - 1)) != 0 || a > (1 << 30)) {
-                throw new GgufFormatException("general.alignment " + a + " is not a non-zero power of two", -1);
+                throw new GgufFormatException("general.alignment " + a + " is not a non-zero power of two", alignmentPos + 4);
             }
             alignment = (int) a;
         }
 
-        List<PendingTensor> pending = new ArrayList<>((int) nTensors);
+        List<PendingTensor> pending = new ArrayList<>((int) Math.min(nTensors, 1024));
         Set<String> names = new HashSet<>();
         for (long i = 0; i < nTensors; i++) {
             long tpos = pos;
-            String name = string("name of tensor #" + i);
-            if (name.getBytes(StandardCharsets.UTF_8).length >= MAX_NAME) {
-                throw new GgufFormatException("tensor name '" + name + "' is " + name.length() + " bytes, the limit is " + (MAX_NAME - 1), tpos);
-            }
+            String name = string("name of tensor #" + i, MAX_NAME - 1);
             if (!names.add(name)) throw new GgufFormatException("duplicate tensor name '" + name + "'", tpos);
             long dpos = pos;
             int nDims = i32("n_dims of '" + name + "'");
-            if (nDims < 1 || nDims > MAX_DIMS) {
-                throw new GgufFormatException("tensor '" + name + "' has " + nDims + " dimensions, expected 1.." + MAX_DIMS, dpos);
+            if (nDims < 0 || nDims > MAX_DIMS) { // llama.cpp reads a u32 and accepts 0 (a scalar)
+                throw new GgufFormatException("tensor '" + name + "' has " + Integer.toUnsignedString(nDims)
+                        + " dimensions, at most " + MAX_DIMS + " are allowed", dpos);
             }
             long[] ne = new long[nDims];
             long count = 1;
@@ -125,8 +134,9 @@ final class GgufParser {
             int typeId = i32("type of '" + name + "'");
             GgmlType type = GgmlType.byId(typeId);
             if (type == null) throw new GgufFormatException("tensor '" + name + "' has unknown ggml type " + typeId, typePos);
-            if (ne[0] % type.blockSize != 0) {
-                throw new GgufFormatException("tensor '" + name + "': ne[0] = " + ne[0] + " is not a multiple of "
+            long ne0 = nDims == 0 ? 1 : ne[0];
+            if (ne0 % type.blockSize != 0) {
+                throw new GgufFormatException("tensor '" + name + "': ne[0] = " + ne0 + " is not a multiple of "
                         + type + "'s block size " + type.blockSize, dpos);
             }
             long bytes;
@@ -137,8 +147,12 @@ final class GgufParser {
             }
             long opos = pos;
             long offset = i64("data offset of '" + name + "'");
-            if (offset < 0 || offset % alignment != 0) {
+            if (offset < 0 || offset > size) {
                 throw new GgufFormatException("tensor '" + name + "' data offset " + Long.toUnsignedString(offset)
+                        + " lies beyond the end of the " + size + "-byte file", opos);
+            }
+            if (offset % alignment != 0) {
+                throw new GgufFormatException("tensor '" + name + "' data offset " + offset
                         + " is not a multiple of the alignment " + alignment, opos);
             }
             pending.add(new PendingTensor(name, type, ne, offset, bytes, opos));
@@ -146,7 +160,8 @@ final class GgufParser {
 
         long dataOffset = nTensors == 0 ? pos : alignUp(pos, alignment);
         if (dataOffset > size) {
-            throw new GgufFormatException("data section would start at " + dataOffset + ", past the end of the " + size + "-byte file", pos);
+            throw new GgufFormatException("truncated file: the data section would start at " + dataOffset
+                    + ", past the end of the " + size + "-byte file", pos);
         }
         List<GgufTensorInfo> tensors = new ArrayList<>(pending.size());
         long expected = 0;
@@ -157,7 +172,7 @@ final class GgufParser {
             }
             long start = dataOffset + p.offset;
             if (p.bytes > size - start) {
-                throw new GgufFormatException("tensor '" + p.name + "' data [" + start + ", " + (start + p.bytes)
+                throw new GgufFormatException("truncated file: tensor '" + p.name + "' data [" + start + ", " + (start + p.bytes)
                         + ") runs past the end of the " + size + "-byte file", p.infoPos);
             }
             tensors.add(new GgufTensorInfo(p.name, p.type, p.ne, p.offset, start, p.bytes, seg.asSlice(start, p.bytes).asReadOnly()));
@@ -198,13 +213,18 @@ final class GgufParser {
     }
 
     private String string(String what) throws GgufFormatException {
+        return string(what, Integer.MAX_VALUE - 16);
+    }
+
+    /** A GGUF string (u64 byte length, then UTF-8 bytes) of at most {@code maxBytes} bytes. */
+    private String string(String what, int maxBytes) throws GgufFormatException {
         long lpos = pos;
         long len = i64("length of " + what);
         if (len < 0 || len > remaining()) {
-            throw new GgufFormatException("string length " + Long.toUnsignedString(len) + " of " + what + " exceeds the "
-                    + remaining() + " bytes that remain", lpos);
+            throw new GgufFormatException("truncated file: string length " + Long.toUnsignedString(len) + " of " + what
+                    + " exceeds the " + remaining() + " bytes that remain", lpos);
         }
-        if (len > Integer.MAX_VALUE - 16) throw new GgufFormatException("string of " + len + " bytes is too long: " + what, lpos);
+        if (len > maxBytes) throw new GgufFormatException(what + " is " + len + " bytes long, the limit is " + maxBytes, lpos);
         byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
         pos += len;
         try {
@@ -244,9 +264,12 @@ final class GgufParser {
         }
         long npos = pos;
         long n = i64("element count of '" + key + "'");
-        if (n < 0 || n > remaining() / type.minSize || n > Integer.MAX_VALUE - 16) {
-            throw new GgufFormatException("array '" + key + "' claims " + Long.toUnsignedString(n) + " " + type
+        if (n < 0 || n > remaining() / type.minSize) {
+            throw new GgufFormatException("truncated file: array '" + key + "' claims " + Long.toUnsignedString(n) + " " + type
                     + " elements, but only " + remaining() + " bytes remain", npos);
+        }
+        if (n > Integer.MAX_VALUE - 16) {
+            throw new GgufFormatException("array '" + key + "' has " + n + " elements, more than a Java array holds", npos);
         }
         int len = (int) n;
         long bytes = (long) len * type.minSize;

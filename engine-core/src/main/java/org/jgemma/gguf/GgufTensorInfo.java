@@ -37,17 +37,17 @@ public record GgufTensorInfo(String name, GgmlType type, long[] ne, long relativ
 
     /** Elements per row ({@code ne[0]}). */
     public long rowLength() {
-        return ne[0];
+        return dim(0);
     }
 
     /** Number of rows (product of ne[1..]). */
     public long rowCount() {
-        return elementCount() / ne[0];
+        return dim(0) == 0 ? 0 : elementCount() / dim(0);
     }
 
     /** Bytes per row. */
     public long rowBytes() {
-        return type.byteSize(ne[0]);
+        return type.byteSize(dim(0));
     }
 
     @Override

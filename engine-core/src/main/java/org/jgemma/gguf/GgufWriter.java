@@ -105,16 +105,17 @@ public final class GgufWriter {
         if (nameBytes >= GgufParser.MAX_NAME) {
             throw new IllegalArgumentException("tensor name '" + name + "' is " + nameBytes + " bytes, the limit is " + (GgufParser.MAX_NAME - 1));
         }
+        if (type == null) throw new IllegalArgumentException("tensor '" + name + "' has no type");
         if (tensorsByName.containsKey(name)) throw new IllegalArgumentException("duplicate tensor name '" + name + "'");
-        if (ne.length < 1 || ne.length > GgufParser.MAX_DIMS) {
-            throw new IllegalArgumentException("tensor '" + name + "' has " + ne.length + " dimensions, expected 1.." + GgufParser.MAX_DIMS);
+        if (ne.length > GgufParser.MAX_DIMS) {
+            throw new IllegalArgumentException("tensor '" + name + "' has " + ne.length + " dimensions, at most " + GgufParser.MAX_DIMS);
         }
         long count = 1;
         for (long d : ne) {
             if (d < 0) throw new IllegalArgumentException("tensor '" + name + "' has a negative dimension: " + Arrays.toString(ne));
             count = Math.multiplyExact(count, d);
         }
-        if (ne[0] % type.blockSize != 0) {
+        if (ne.length > 0 && ne[0] % type.blockSize != 0) {
             throw new IllegalArgumentException("tensor '" + name + "': ne[0] = " + ne[0] + " is not a multiple of " + type
                     + "'s block size " + type.blockSize);
         }

@@ -31,14 +31,15 @@ public abstract class BackendConformanceTest {
     /**
      * Error budget for matmul (and embed) by weight type, as max|diff| / rms(ref). Floats: exact products, only the
      * summation order differs (F16/BF16 also allow activations rounded to that type). Quantized: allows activations
-     * quantized to 8 bits (Q8_0 / Q8_1 / Q8_K) as llama.cpp's CPU dot products do (FACTS §2.3).
+     * quantized to 8 bits (Q8_0 / Q8_1 / Q8_K) as llama.cpp's CPU dot products do (FACTS §2.3); Q8_K has one
+     * scale per 256 values, so the K-quants get more room (ggml's generic Q4_K/Q6_K dot reaches 0.036 on these inputs).
      */
     public static final Map<GgmlType, Double> MATMUL_BUDGET = Map.ofEntries(
             Map.entry(GgmlType.F32, 1e-4), Map.entry(GgmlType.F16, 3e-3), Map.entry(GgmlType.BF16, 2e-2),
             Map.entry(GgmlType.Q8_0, 3e-2), Map.entry(GgmlType.Q4_0, 3e-2), Map.entry(GgmlType.Q4_1, 3e-2),
-            Map.entry(GgmlType.Q5_0, 3e-2), Map.entry(GgmlType.Q5_1, 3e-2), Map.entry(GgmlType.Q2_K, 3e-2),
-            Map.entry(GgmlType.Q3_K, 3e-2), Map.entry(GgmlType.Q4_K, 3e-2), Map.entry(GgmlType.Q5_K, 3e-2),
-            Map.entry(GgmlType.Q6_K, 3e-2));
+            Map.entry(GgmlType.Q5_0, 3e-2), Map.entry(GgmlType.Q5_1, 3e-2), Map.entry(GgmlType.Q2_K, 5e-2),
+            Map.entry(GgmlType.Q3_K, 5e-2), Map.entry(GgmlType.Q4_K, 5e-2), Map.entry(GgmlType.Q5_K, 5e-2),
+            Map.entry(GgmlType.Q6_K, 5e-2));
     /** embed: dequantization must be exact up to float rounding of the scale product. */
     public static final double EMBED_BUDGET = 1e-6;
     public static final double RMS_NORM_BUDGET = 1e-5;

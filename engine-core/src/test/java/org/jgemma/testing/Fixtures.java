@@ -158,7 +158,7 @@ public final class Fixtures {
      * then of n_gen greedy steps fed back one at a time.
      */
     public record Reference(int nPrompt, int nGen, int nVocab, int[] tokens, float[][] logits) {
-        static Reference read(Path p) {
+        public static Reference read(Path p) {
             try (DataInputStream in = new DataInputStream(new java.io.BufferedInputStream(Files.newInputStream(p)))) {
                 byte[] all = in.readAllBytes();
                 ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);

@@ -1,0 +1,111 @@
+package org.jgemma.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.jgemma.api.Model;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code jgemma bench MODEL}: prompt processing (pp: P random tokens in one batch) and text generation (tg: N tokens
+ * one at a time) in tokens per second, like llama-bench: a warm-up run, then R repetitions on a fresh context, mean
+ * and sample standard deviation.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure prompt processing and generation speed.")
+final class BenchCommand implements Callable<Integer> {
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL") String model;
+
+    @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "prompt tokens (0: skip pp)") int nPrompt;
+    @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "generated tokens (0: skip tg)") int nGen;
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "3") int reps;
+    @Option(names = "--json", description = "print one JSON object") boolean json;
+    @Mixin CommonOptions common;
+
+    @Override
+    public Integer call() throws Exception {
+        if (nPrompt < 0 || nGen < 0 || reps < 1) throw new IllegalArgumentException("-p and -n must be ≥ 0 and -r ≥ 1");
+        Path path = Cli.requireFile(model);
+        PrintWriter out = spec.commandLine().getOut();
+        try (Model m = Cli.open(path, common.modelOptions(Math.max(1, Math.max(nPrompt, nGen))), spec.commandLine().getErr())) {
+            SplittableRandom rnd = new SplittableRandom(42);
+            Model.RawSequence seq = m.newRawSequence();
+            float[] logits = new float[m.vocabSize()];
+            double[] pp = nPrompt > 0 ? measure(() -> {
+                seq.reset();
+                int[] ids = rnd.ints(nPrompt, 0, m.vocabSize()).toArray();
+                long t0 = System.nanoTime();
+                seq.evaluate(ids, logits);
+                return nPrompt * 1e9 / (System.nanoTime() - t0);
+            }) : null;
+            double[] tg = nGen > 0 ? measure(() -> {
+                seq.reset();
+                int[] one = new int[1];
+                long t0 = System.nanoTime();
+                for (int i = 0; i < nGen; i++) {
+                    one[0] = rnd.nextInt(m.vocabSize());
+                    seq.evaluate(one, logits);
+                }
+                return nGen * 1e9 / (System.nanoTime() - t0);
+            }) : null;
+            if (json) {
+                ObjectMapper mapper = new ObjectMapper();
+                ObjectNode o = mapper.createObjectNode();
+                o.put("model", path.getFileName().toString());
+                o.put("backend", m.backendName());
+                o.put("device", m.deviceName());
+                o.put("threads", common.threads);
+                o.put("repetitions", reps);
+                if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
+                if (tg != null) o.set("tg", result(mapper, nGen, tg));
+                out.println(mapper.writeValueAsString(o));
+            } else {
+                out.println("| model | backend | test | t/s |");
+                out.println("| --- | --- | --: | --: |");
+                if (pp != null) row(out, path, m, "pp" + nPrompt, pp);
+                if (tg != null) row(out, path, m, "tg" + nGen, tg);
+            }
+        }
+        return 0;
+    }
+
+    private interface Run {
+        double tokensPerSecond();
+    }
+
+    /** One warm-up run, then {@code reps} measured ones: {mean, stddev}. */
+    private double[] measure(Run run) {
+        run.tokensPerSecond();
+        double[] v = new double[reps];
+        for (int i = 0; i < reps; i++) v[i] = run.tokensPerSecond();
+        double mean = 0;
+        for (double x : v) mean += x;
+        mean /= reps;
+        double ss = 0;
+        for (double x : v) ss += (x - mean) * (x - mean);
+        return new double[] {mean, reps > 1 ? Math.sqrt(ss / (reps - 1)) : 0};
+    }
+
+    private static ObjectNode result(ObjectMapper mapper, int tokens, double[] stats) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("tokens", tokens);
+        ObjectNode tps = n.putObject("tokens_per_second");
+        tps.put("mean", stats[0]);
+        tps.put("stddev", stats[1]);
+        return n;
+    }
+
+    private static void row(PrintWriter out, Path path, Model m, String test, double[] s) {
+        out.printf(Locale.ROOT, "| %s | %s | %s | %.2f ± %.2f |%n", path.getFileName(), m.backendName(), test, s[0], s[1]);
+    }
+}

@@ -1,0 +1,38 @@
+package org.jgemma.api;
+
+import java.util.List;
+import org.jgemma.sampling.SamplerConfig;
+
+/**
+ * How to generate: sampling, limits and stop conditions. Immutable; start from {@link #defaults()} and change
+ * what you need with the {@code with...} methods.
+ *
+ * @param sampling  sampler parameters (llama.cpp's meanings; {@link SamplerConfig#greedy()} for argmax decoding)
+ * @param maxTokens most tokens to generate; ≤ 0 means until the context is full
+ * @param stop      strings that end the output when they appear in it (they are not returned)
+ * @param stopOnEog stop at end-of-generation tokens (EOS, {@code <end_of_turn>}); true by default
+ */
+public record GenerationOptions(SamplerConfig sampling, int maxTokens, List<String> stop, boolean stopOnEog) {
+    public GenerationOptions {
+        if (sampling == null) throw new IllegalArgumentException("sampling must not be null");
+        stop = List.copyOf(stop);
+        for (String s : stop) if (s.isEmpty()) throw new IllegalArgumentException("empty stop string");
+    }
+
+    /** llama.cpp's sampling defaults, 256 tokens at most, stop on EOG. */
+    public static GenerationOptions defaults() {
+        return new GenerationOptions(SamplerConfig.defaults(), 256, List.of(), true);
+    }
+
+    /** Greedy decoding of at most {@code maxTokens} tokens. */
+    public static GenerationOptions greedy(int maxTokens) {
+        return defaults().withSampling(SamplerConfig.greedy()).withMaxTokens(maxTokens);
+    }
+
+    public GenerationOptions withSampling(SamplerConfig s) { return new GenerationOptions(s, maxTokens, stop, stopOnEog); }
+    public GenerationOptions withMaxTokens(int n) { return new GenerationOptions(sampling, n, stop, stopOnEog); }
+    public GenerationOptions withStop(String... strings) { return new GenerationOptions(sampling, maxTokens, List.of(strings), stopOnEog); }
+    public GenerationOptions withStopOnEog(boolean b) { return new GenerationOptions(sampling, maxTokens, stop, b); }
+    public GenerationOptions withTemperature(float t) { return withSampling(sampling.withTemperature(t)); }
+    public GenerationOptions withSeed(long seed) { return withSampling(sampling.withSeed(seed)); }
+}

@@ -1,0 +1,41 @@
+package org.jgemma.api;
+
+/**
+ * What the API needs from a loaded model (an adapter over {@code org.jgemma.model.Gemma3Model}): sequences with a
+ * KV cache that turn token ids into logits. Kept narrow so the generation loop can be tested on its own.
+ */
+interface Inference extends AutoCloseable {
+    int vocabSize();
+
+    /** Most tokens one sequence can hold. */
+    int contextSize();
+
+    /** A new sequence at position 0. */
+    Sequence newSequence();
+
+    /** Backend name and device, for messages. */
+    String backendName();
+
+    String deviceName();
+
+    @Override
+    void close();
+
+    /** One sequence (KV cache). Single-threaded. */
+    interface Sequence {
+        /** Tokens evaluated so far: the position of the next one. */
+        int position();
+
+        /**
+         * Evaluates {@code ids[off .. off+n)} at the next positions; writes the logits of the last one into
+         * {@code logits[0 .. vocab)}.
+         */
+        void evaluate(int[] ids, int off, int n, float[] logits);
+
+        /** Evaluates {@code ids} and returns the logits of every position, {@code [ids.length][vocab]} row-major. */
+        float[] evaluateAll(int[] ids);
+
+        /** Back to position 0. */
+        void reset();
+    }
+}

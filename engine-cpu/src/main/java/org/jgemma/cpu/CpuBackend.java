@@ -1,0 +1,260 @@
+package org.jgemma.cpu;
+
+import java.lang.foreign.MemorySegment;
+
+import org.jgemma.backend.Backend;
+import org.jgemma.backend.Buffer;
+import org.jgemma.backend.IntBuffer;
+import org.jgemma.backend.KvBuffer;
+import org.jgemma.backend.Op;
+import org.jgemma.backend.Weight;
+import org.jgemma.cpu.CpuMemory.CpuBuffer;
+import org.jgemma.cpu.CpuMemory.CpuIntBuffer;
+import org.jgemma.cpu.CpuMemory.CpuKv;
+import org.jgemma.cpu.CpuMemory.CpuWeight;
+import org.jgemma.ggml.GgmlType;
+import org.jgemma.gguf.GgufTensorInfo;
+
+/**
+ * The Java Vector API backend: weights are read in place from the GGUF mapping, activations live in heap float
+ * arrays, the KV cache is float32. Matmuls run on a persistent {@link WorkerPool} ({@link Matmul}); attention is split
+ * over (token, head) pairs; the cheap element-wise ops run on the calling thread. Numerics follow llama.cpp's CPU
+ * backend (FACTS §2.3, §3.5-3.8): 8-bit activations in quantized mat-vec, double RMSNorm sums, iterative RoPE
+ * angles, the fp16 GELU table; the KV cache stays float32 (between llama.cpp's F16 cache and transformers' f32).
+ */
+public final class CpuBackend implements Backend {
+    private final WorkerPool pool;
+    private final Matmul matmul;
+    private final AttentionTask attention;
+    private final ParallelOps parallelOps;
+    private int maxCols = 256;
+    private float[] ropeCos = new float[128], ropeSin = new float[128];
+
+    public CpuBackend(int threads) {
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        pool = new WorkerPool(n);
+        matmul = new Matmul(pool, 8192);
+        attention = new AttentionTask(pool);
+        parallelOps = new ParallelOps(pool);
+    }
+
+    @Override public String name() { return "cpu"; }
+
+    @Override
+    public String deviceName() {
+        return "CPU, " + pool.size() + " threads, Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit";
+    }
+
+    @Override
+    public boolean supportsOp(Op op, GgmlType type) {
+        if (op == Op.MATMUL || op == Op.EMBED) return type != null && isReadable(type);
+        if (op == Op.RMS_NORM) return type == null || type == GgmlType.F32;
+        return true;
+    }
+
+    static boolean isReadable(GgmlType t) {
+        return switch (t) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    @Override
+    public long freeMemoryBytes() {
+        Runtime rt = Runtime.getRuntime();
+        return rt.maxMemory() - (rt.totalMemory() - rt.freeMemory());
+    }
+
+    // ---- memory -------------------------------------------------------------------------------------------
+
+    @Override
+    public Weight upload(GgufTensorInfo t) {
+        if (!isReadable(t.type())) {
+            throw new UnsupportedOperationException("CPU backend cannot read tensor " + t.name() + " of type " + t.type());
+        }
+        long cols = t.rowLength(), rows = t.rowCount();
+        if (cols > Integer.MAX_VALUE / 4) throw new IllegalArgumentException("tensor " + t.name() + ": row of " + cols + " elements is too long");
+        if (cols > maxCols) {
+            maxCols = (int) cols;
+            matmul.ensureCols(maxCols);
+        }
+        return new CpuWeight(t.name(), t.type(), cols, rows, t.data(), t.rowBytes());
+    }
+
+    @Override public Buffer allocate(long n, String name) { return new CpuBuffer(n, name); }
+    @Override public IntBuffer allocateInts(int n, String name) { return new CpuIntBuffer(n, name); }
+
+    @Override
+    public KvBuffer allocateKv(int slots, int kvDim, String name) {
+        attention.ensureSlots(slots);
+        return new CpuKv(slots, kvDim, name);
+    }
+
+    @Override
+    public void write(Buffer dst, long dstOff, float[] src, int srcOff, int n) {
+        CpuBuffer b = buf(dst);
+        System.arraycopy(src, srcOff, b.data, Math.toIntExact(dstOff), n);
+        b.touch();
+    }
+
+    @Override
+    public void writeInts(IntBuffer dst, int[] src, int n) {
+        System.arraycopy(src, 0, ((CpuIntBuffer) dst).data, 0, n);
+    }
+
+    @Override
+    public void read(Buffer src, long srcOff, float[] dst, int dstOff, int n) {
+        System.arraycopy(buf(src).data, Math.toIntExact(srcOff), dst, dstOff, n);
+    }
+
+    @Override
+    public void readInts(IntBuffer src, int[] dst, int n) {
+        System.arraycopy(((CpuIntBuffer) src).data, 0, dst, 0, n);
+    }
+
+    // ---- ops ----------------------------------------------------------------------------------------------
+
+    @Override
+    public void embed(Weight table, IntBuffer tokens, int n, float scale, Buffer out) {
+        CpuWeight w = (CpuWeight) table;
+        int[] ids = ((CpuIntBuffer) tokens).data;
+        CpuBuffer o = buf(out);
+        int cols = (int) w.cols();
+        for (int t = 0; t < n; t++) {
+            int id = ids[t];
+            if (id < 0 || id >= w.rows()) throw new IndexOutOfBoundsException("embed " + w.name() + ": token id " + id + " at " + t + " outside [0, " + w.rows() + ")");
+            DequantRows.row(w.type(), w.data(), w.rowBytes() * id, cols, o.data, t * cols);
+            for (int i = t * cols; i < (t + 1) * cols; i++) o.data[i] *= scale;
+        }
+        o.touch();
+    }
+
+    @Override
+    public void rmsNorm(Buffer x, Weight weight, int rows, int dim, float eps, Buffer out) {
+        CpuWeight w = (CpuWeight) weight;
+        if (w.type() != GgmlType.F32 || w.cols() * w.rows() != dim) {
+            throw new IllegalArgumentException("rmsNorm weight " + w.name() + " must be F32 [" + dim + "], is " + w.type() + " [" + w.cols() + "x" + w.rows() + "]");
+        }
+        float[] xd = buf(x).data, od = buf(out).data;
+        MemorySegment ws = w.data();
+        for (int r = 0; r < rows; r++) CpuOps.rmsNormRow(xd, r * dim, ws, dim, eps, od, r * dim);
+        buf(out).touch();
+    }
+
+    @Override
+    public void matmul(Weight w, Buffer x, int n, Buffer out) {
+        CpuWeight cw = (CpuWeight) w;
+        CpuBuffer xb = buf(x), ob = buf(out);
+        if ((long) n * cw.cols() > xb.data.length || (long) n * cw.rows() > ob.data.length) {
+            throw new IllegalArgumentException("matmul " + cw.name() + " [" + cw.rows() + "x" + cw.cols() + "] with " + n + " tokens: x "
+                    + xb.name + " [" + xb.data.length + "] or out " + ob.name + " [" + ob.data.length + "] too small");
+        }
+        if (xb == ob) throw new IllegalArgumentException("matmul " + cw.name() + ": out must differ from x");
+        matmul.run(cw, xb.data, xb.version, n, ob.data);
+        ob.touch();
+    }
+
+    @Override
+    public void rope(Buffer x, int n, int nHeads, int headDim, IntBuffer positions, float base, float freqScale) {
+        float[] d = buf(x).data;
+        int[] pos = ((CpuIntBuffer) positions).data;
+        int half = headDim / 2;
+        if (ropeCos.length < half) {
+            ropeCos = new float[half];
+            ropeSin = new float[half];
+        }
+        float thetaScale = (float) Math.pow(base, -2.0f / headDim);
+        for (int t = 0; t < n; t++) {
+            float theta = pos[t]; // ggml_rope_cache_init: theta *= theta_scale per pair, in float
+            for (int i = 0; i < half; i++) {
+                float angle = freqScale * theta;
+                ropeCos[i] = (float) Math.cos(angle);
+                ropeSin[i] = (float) Math.sin(angle);
+                theta *= thetaScale;
+            }
+            for (int h = 0; h < nHeads; h++) {
+                int o = (t * nHeads + h) * headDim;
+                for (int i = 0; i < half; i++) {
+                    float x0 = d[o + i], x1 = d[o + i + half];
+                    d[o + i] = x0 * ropeCos[i] - x1 * ropeSin[i];
+                    d[o + i + half] = x0 * ropeSin[i] + x1 * ropeCos[i];
+                }
+            }
+        }
+        buf(x).touch();
+    }
+
+    @Override
+    public void kvAppend(Buffer k, Buffer v, int n, IntBuffer positions, KvBuffer cache) {
+        CpuKv c = (CpuKv) cache;
+        int[] pos = ((CpuIntBuffer) positions).data;
+        float[] kd = buf(k).data, vd = buf(v).data;
+        for (int t = 0; t < n; t++) {
+            int slot = Math.floorMod(pos[t], c.slots);
+            System.arraycopy(kd, t * c.kvDim, c.k, slot * c.kvDim, c.kvDim);
+            System.arraycopy(vd, t * c.kvDim, c.v, slot * c.kvDim, c.kvDim);
+        }
+    }
+
+    @Override
+    public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim, int window, float scale, Buffer out) {
+        CpuKv c = (CpuKv) cache;
+        if (nKvHead * headDim != c.kvDim) {
+            throw new IllegalArgumentException("attention: " + nKvHead + " KV heads x " + headDim + " != cache " + c.name + " kvDim " + c.kvDim);
+        }
+        attention.run(buf(q).data, c, n, ((CpuIntBuffer) positions).data, nHead, nKvHead, headDim, window, scale, buf(out).data);
+        buf(out).touch();
+    }
+
+    @Override
+    public void geglu(Buffer gate, Buffer up, long n, Buffer out) {
+        parallelOps.geglu(buf(gate).data, buf(up).data, buf(out).data, Math.toIntExact(n));
+        buf(out).touch();
+    }
+
+    @Override
+    public void add(Buffer acc, Buffer x, long n) {
+        CpuOps.add(buf(acc).data, buf(x).data, 0, Math.toIntExact(n));
+        buf(acc).touch();
+    }
+
+    @Override
+    public void softcap(Buffer x, long n, float cap) {
+        float[] d = buf(x).data;
+        for (int i = 0; i < n; i++) d[i] = cap * (float) Math.tanh(d[i] / cap);
+        buf(x).touch();
+    }
+
+    @Override
+    public void copy(Buffer src, long srcOff, Buffer dst, long dstOff, long n) {
+        System.arraycopy(buf(src).data, Math.toIntExact(srcOff), buf(dst).data, Math.toIntExact(dstOff), Math.toIntExact(n));
+        buf(dst).touch();
+    }
+
+    @Override
+    public void argmax(Buffer x, int rows, int dim, IntBuffer out) {
+        float[] d = buf(x).data;
+        int[] o = ((CpuIntBuffer) out).data;
+        for (int r = 0; r < rows; r++) {
+            int best = 0;
+            float bv = d[r * dim];
+            for (int j = 1; j < dim; j++) {
+                if (d[r * dim + j] > bv) {
+                    bv = d[r * dim + j];
+                    best = j;
+                }
+            }
+            o[r] = best;
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    private static CpuBuffer buf(Buffer b) {
+        if (b instanceof CpuBuffer c) return c;
+        throw new IllegalArgumentException("buffer " + b.name() + " does not belong to the CPU backend");
+    }
+}

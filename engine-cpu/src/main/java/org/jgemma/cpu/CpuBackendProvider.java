@@ -1,0 +1,34 @@
+package org.jgemma.cpu;
+
+import java.util.List;
+
+import org.jgemma.backend.Backend;
+import org.jgemma.backend.BackendOptions;
+import org.jgemma.backend.BackendProvider;
+
+/** Registers the Vector API backend as {@code cpu}, priority 10. */
+public final class CpuBackendProvider implements BackendProvider {
+    @Override public String name() { return "cpu"; }
+
+    @Override public int priority() { return 10; }
+
+    @Override
+    public Availability probe() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return Availability.no("the Vector API is not enabled: run java with --add-modules jdk.incubator.vector");
+        }
+        return Availability.yes();
+    }
+
+    @Override
+    public List<DeviceInfo> devices() {
+        int n = Runtime.getRuntime().availableProcessors();
+        return List.of(new DeviceInfo(0, "CPU (" + n + " cores)", Runtime.getRuntime().maxMemory(),
+                "Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit"));
+    }
+
+    @Override
+    public Backend create(BackendOptions options) {
+        return new CpuBackend(options.threads());
+    }
+}

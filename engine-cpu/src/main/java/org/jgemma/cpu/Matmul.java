@@ -1,0 +1,216 @@
+package org.jgemma.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.jgemma.cpu.CpuMemory.CpuWeight;
+import org.jgemma.ggml.GgmlType;
+
+/**
+ * {@code out[t][r] = Σ_k W[r][k] x[t][k]} on all workers, rows split across them. Two paths:
+ * <ul>
+ *   <li>few tokens (decode) on a quantized weight: the activation rows are quantized once to the weight's
+ *       vec_dot_type and each weight row is dotted with them in int8 ({@link QuantDot}), as llama.cpp does;</li>
+ *   <li>many tokens (prompt) or float weights: each worker dequantizes a pair of weight rows into its scratch once
+ *       per chunk of tokens and runs a 2-row × 4-token float tile, so every weight byte read serves many tokens.</li>
+ * </ul>
+ * One instance per backend; {@link #run} is allocation-free.
+ */
+final class Matmul implements WorkerPool.Task {
+    /** Token count from which the tiled float path is used for quantized weights. */
+    static final int TILE_MIN_TOKENS = 4;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(QuantDot.LE);
+
+    private final WorkerPool pool;
+    private final Q8Activations acts;
+    private float[][] scratch; // per worker [2][maxCols]
+    private final QuantizeTask quantizeTask = new QuantizeTask();
+
+    // the current call
+    private CpuWeight w;
+    private float[] x, out;
+    private int n, k, rows;
+    private boolean intPath;
+
+    // activation cache: the last quantized input
+    private float[] cachedX;
+    private int cachedVersion = -1, cachedN, cachedK;
+    private GgmlType cachedKind;
+
+    Matmul(WorkerPool pool, int maxCols) {
+        this.pool = pool;
+        this.acts = new Q8Activations(TILE_MIN_TOKENS - 1, maxCols);
+        this.scratch = new float[pool.size()][2 * Math.max(maxCols, 1) + 64];
+    }
+
+    /** Grows the per-worker scratch for rows of {@code cols} (called when weights are uploaded, never per token). */
+    void ensureCols(int cols) {
+        if (scratch[0].length < 2 * cols + 64) scratch = new float[pool.size()][2 * cols + 64];
+    }
+
+    void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
+        this.w = w;
+        this.x = x;
+        this.out = out;
+        this.n = n;
+        this.k = (int) w.cols();
+        this.rows = (int) w.rows();
+        GgmlType kind = Q8Activations.kindFor(w.type());
+        intPath = kind != null && n < TILE_MIN_TOKENS;
+        if (intPath) {
+            if (k % 256 != 0 && kind == GgmlType.Q8_K) throw new IllegalArgumentException(w.name() + ": " + k + " columns is not a multiple of 256");
+            if (acts.capacityRows(k) < n) throw new IllegalStateException("activation scratch too small for " + w.name());
+            if (cachedX != x || cachedVersion != xVersion || cachedN != n || cachedK != k || cachedKind != kind) {
+                acts.kind = kind;
+                acts.rows = n;
+                acts.cols = k;
+                if (n == 1 || pool.size() == 1) {
+                    ActivationQuant.quantize(acts, x, 0, n, k);
+                } else {
+                    quantizeTask.set(x, n, k);
+                    pool.run(quantizeTask);
+                }
+                cachedX = x;
+                cachedVersion = xVersion;
+                cachedN = n;
+                cachedK = k;
+                cachedKind = kind;
+            }
+        }
+        pool.run(this);
+        this.x = null;
+        this.out = null;
+        this.w = null;
+    }
+
+    /** Forgets the cached activation quantization (an op may have written the input without a version bump). */
+    void invalidate() {
+        cachedX = null;
+    }
+
+    @Override
+    public void run(int worker, int nw) {
+        // rows split in contiguous ranges, even-sized so the 2-row tile sees whole pairs
+        int per = ((rows + nw - 1) / nw + 1) & ~1;
+        int r0 = Math.min(rows, worker * per), r1 = Math.min(rows, r0 + per);
+        if (r0 >= r1) return;
+        MemorySegment seg = w.data();
+        long rb = w.rowBytes();
+        if (intPath) {
+            GgmlType t = w.type();
+            for (int r = r0; r < r1; r++) {
+                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+            }
+        } else if (n == 1 && w.type() == GgmlType.F32) {
+            for (int r = r0; r < r1; r++) out[r] = dotF32(seg, rb * r, x, 0, k);
+        } else {
+            tiled(seg, rb, r0, r1, scratch[worker]);
+        }
+    }
+
+    private void tiled(MemorySegment seg, long rb, int r0, int r1, float[] s) {
+        GgmlType t = w.type();
+        // tokens per chunk: keep the chunk's activations (~1 MiB) in cache while the worker sweeps its rows
+        int tc = Math.max(TILE_MIN_TOKENS, Math.min(n, (1 << 20) / (4 * k)));
+        for (int t0 = 0; t0 < n; t0 += tc) {
+            int t1 = Math.min(n, t0 + tc);
+            int r = r0;
+            for (; r + 1 < r1; r += 2) {
+                DequantRows.row(t, seg, rb * r, k, s, 0);
+                DequantRows.row(t, seg, rb * (r + 1), k, s, k);
+                int tok = t0;
+                for (; tok + 3 < t1; tok += 4) tile2x4(s, x, k, tok, r, rows, out);
+                for (; tok < t1; tok++) {
+                    out[tok * rows + r] = dot(s, 0, x, tok * k, k);
+                    out[tok * rows + r + 1] = dot(s, k, x, tok * k, k);
+                }
+            }
+            if (r < r1) {
+                DequantRows.row(t, seg, rb * r, k, s, 0);
+                for (int tok = t0; tok < t1; tok++) out[tok * rows + r] = dot(s, 0, x, tok * k, k);
+            }
+        }
+    }
+
+    /** out[tok..tok+3][r..r+1] from the two dequantized rows s[0..k), s[k..2k) and four activation rows. */
+    private static void tile2x4(float[] s, float[] x, int k, int tok, int r, int rows, float[] out) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        int x0 = tok * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        int i = 0;
+        for (; i + 8 <= k; i += 8) {
+            FloatVector w0 = FloatVector.fromArray(F, s, i), w1 = FloatVector.fromArray(F, s, k + i);
+            FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
+            a00 = w0.fma(v0, a00);
+            a10 = w1.fma(v0, a10);
+            FloatVector v1 = FloatVector.fromArray(F, x, x1 + i);
+            a01 = w0.fma(v1, a01);
+            a11 = w1.fma(v1, a11);
+            FloatVector v2 = FloatVector.fromArray(F, x, x2 + i);
+            a02 = w0.fma(v2, a02);
+            a12 = w1.fma(v2, a12);
+            FloatVector v3 = FloatVector.fromArray(F, x, x3 + i);
+            a03 = w0.fma(v3, a03);
+            a13 = w1.fma(v3, a13);
+        }
+        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
+        float s02 = a02.reduceLanes(VectorOperators.ADD), s03 = a03.reduceLanes(VectorOperators.ADD);
+        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
+        float s12 = a12.reduceLanes(VectorOperators.ADD), s13 = a13.reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) {
+            s00 += s[i] * x[x0 + i]; s01 += s[i] * x[x1 + i]; s02 += s[i] * x[x2 + i]; s03 += s[i] * x[x3 + i];
+            s10 += s[k + i] * x[x0 + i]; s11 += s[k + i] * x[x1 + i]; s12 += s[k + i] * x[x2 + i]; s13 += s[k + i] * x[x3 + i];
+        }
+        out[tok * rows + r] = s00; out[(tok + 1) * rows + r] = s01; out[(tok + 2) * rows + r] = s02; out[(tok + 3) * rows + r] = s03;
+        out[tok * rows + r + 1] = s10; out[(tok + 1) * rows + r + 1] = s11; out[(tok + 2) * rows + r + 1] = s12; out[(tok + 3) * rows + r + 1] = s13;
+    }
+
+    /** Σ a[ao+i]·b[bo+i], i < k. */
+    static float dot(float[] a, int ao, float[] b, int bo, int k) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 16 <= k; i += 16) {
+            acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
+            acc1 = FloatVector.fromArray(F, a, ao + i + 8).fma(FloatVector.fromArray(F, b, bo + i + 8), acc1);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) sum += a[ao + i] * b[bo + i];
+        return sum;
+    }
+
+    /** Σ W[i]·x[xo+i] for an F32 row at byte {@code off} of the mapping. */
+    static float dotF32(MemorySegment seg, long off, float[] x, int xo, int k) {
+        FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
+        int i = 0;
+        for (; i + 16 <= k; i += 16) {
+            acc0 = FloatVector.fromMemorySegment(F, seg, off + 4L * i, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i), acc0);
+            acc1 = FloatVector.fromMemorySegment(F, seg, off + 4L * i + 32, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i + 8), acc1);
+        }
+        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        for (; i < k; i++) sum += seg.get(F32, off + 4L * i) * x[xo + i];
+        return sum;
+    }
+
+    /** Quantizes the activation rows, tokens split across workers. */
+    private final class QuantizeTask implements WorkerPool.Task {
+        private float[] qx;
+        private int qn, qk;
+
+        void set(float[] x, int n, int k) {
+            qx = x;
+            qn = n;
+            qk = k;
+        }
+
+        @Override
+        public void run(int worker, int nw) {
+            int per = (qn + nw - 1) / nw;
+            int t0 = Math.min(qn, worker * per), t1 = Math.min(qn, t0 + per);
+            if (t0 < t1) ActivationQuant.quantize(acts, qx, t0, t1, qk);
+        }
+    }
+}
