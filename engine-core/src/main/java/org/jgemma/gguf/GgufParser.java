@@ -3,8 +3,6 @@ package org.jgemma.gguf;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -225,15 +223,27 @@ final class GgufParser {
                     + " exceeds the " + remaining() + " bytes that remain", lpos);
         }
         if (len > maxBytes) throw new GgufFormatException(what + " is " + len + " bytes long, the limit is " + maxBytes, lpos);
-        byte[] b = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+        return utf8(len);
+    }
+
+    /** Element {@code i} of string array {@code key}: as {@link #string} but builds no message unless it fails. */
+    private String element(String key, int i) throws GgufFormatException {
+        if (size - pos < 8) return string("element " + i + " of '" + key + "'"); // reports the truncation
+        long len = seg.get(I64, pos);
+        if (len < 0 || len > size - pos - 8) return string("element " + i + " of '" + key + "'");
+        pos += 8;
+        return utf8(len);
+    }
+
+    /**
+     * The next {@code len} bytes as UTF-8. Invalid sequences become U+FFFD (llama.cpp keeps the raw bytes; the
+     * tokens of real vocabularies are valid UTF-8).
+     */
+    private String utf8(long len) {
+        byte[] b = new byte[(int) len];
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, (int) len);
         pos += len;
-        try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(java.nio.ByteBuffer.wrap(b)).toString();
-        } catch (CharacterCodingException e) {
-            // llama.cpp keeps raw bytes; tokens of real vocabularies are valid UTF-8, so say so clearly
-            return new String(b, StandardCharsets.UTF_8);
-        }
+        return new String(b, StandardCharsets.UTF_8);
     }
 
     private Object scalar(GgufValueType t, String key) throws GgufFormatException {
@@ -276,7 +286,7 @@ final class GgufParser {
         switch (type) {
             case STRING -> {
                 String[] a = new String[len];
-                for (int i = 0; i < len; i++) a[i] = string("element " + i + " of '" + key + "'");
+                for (int i = 0; i < len; i++) a[i] = element(key, i);
                 return GgufValue.array(type, a);
             }
             case UINT8, INT8, BOOL -> {
