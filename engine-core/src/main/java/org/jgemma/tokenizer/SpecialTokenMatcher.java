@@ -83,6 +83,13 @@ final class SpecialTokenMatcher {
         }
     }
 
+    /** Whether a CONTROL / UNKNOWN match over bytes [start, end) may be cut out. */
+    private static boolean parseable(int[] protectedPrefix, int start, int end) {
+        if (protectedPrefix == null) return true;
+        if (protectedPrefix == ALL_PROTECTED) return false;
+        return protectedPrefix[end] == protectedPrefix[start];
+    }
+
     private int child(int node, byte c) {
         for (int ch = firstChild[node]; ch >= 0; ch = sibling[ch]) if (label[ch] == c) return ch;
         return -1;
@@ -95,6 +102,21 @@ final class SpecialTokenMatcher {
      * @return the number of tokens cut out
      */
     int partition(byte[] text, int len, boolean parseSpecial, int[] tokenStartingAt, boolean[] covered) {
+        return partition(text, len, parseSpecial ? null : ALL_PROTECTED, tokenStartingAt, covered);
+    }
+
+    /** Marker for "every byte protected" (parse_special = false) without building a prefix array. */
+    static final int[] ALL_PROTECTED = new int[0];
+
+    /**
+     * As {@link #partition(byte[], int, boolean, int[], boolean[])} with parse_special true, except that a CONTROL
+     * or UNKNOWN occurrence overlapping a protected byte is not a candidate, exactly as parse_special false treats
+     * every occurrence (USER_DEFINED ones are still split out).
+     *
+     * @param protectedPrefix [len + 1] count of protected bytes before each position; null: nothing protected;
+     *     {@link #ALL_PROTECTED}: everything protected
+     */
+    int partition(byte[] text, int len, int[] protectedPrefix, int[] tokenStartingAt, boolean[] covered) {
         Arrays.fill(tokenStartingAt, 0, len, -1);
         Arrays.fill(covered, 0, len, false);
         // every occurrence, in text order: foundRank[k], foundStart[k]
@@ -107,7 +129,7 @@ final class SpecialTokenMatcher {
                 node = child(node, text[i]);
                 if (node < 0) break;
                 int id = tokenAt[node];
-                if (id >= 0 && (parseSpecial || alwaysSplit[id])) {
+                if (id >= 0 && (alwaysSplit[id] || parseable(protectedPrefix, start, i + 1))) {
                     if (nFound == foundRank.length) {
                         foundRank = Arrays.copyOf(foundRank, nFound * 2);
                         foundStart = Arrays.copyOf(foundStart, nFound * 2);

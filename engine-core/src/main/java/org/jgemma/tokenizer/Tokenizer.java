@@ -3,6 +3,7 @@ package org.jgemma.tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Set;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufFormatException;
@@ -191,6 +192,68 @@ public final class Tokenizer {
      */
     public int[] encode(String text, boolean addSpecial, boolean parseSpecial) {
         byte[] raw = text.getBytes(StandardCharsets.UTF_8);
+        return encode(raw, addSpecial, parseSpecial ? null : SpecialTokenMatcher.ALL_PROTECTED);
+    }
+
+    /**
+     * Token ids of {@code text} with special tokens recognised everywhere except in the protected ranges: a CONTROL
+     * or UNKNOWN token text (such as {@code <start_of_turn>}) that overlaps a protected range stays text, as with
+     * parse_special false; USER_DEFINED tokens are split out everywhere, as llama.cpp always does. The ranges only
+     * decide which special-token matches are cut out; the text between the cut-out tokens is merged as usual, across
+     * range boundaries. With no ranges this is {@code encode(text, addSpecial, true)}; with one range over the whole
+     * text it is {@code encode(text, addSpecial, false)}.
+     *
+     * <p>Use it for a rendered chat prompt whose message contents must not inject control tokens.
+     *
+     * @param protectedChars ranges {@code {start, end}} of UTF-16 char indices into {@code text}, end exclusive, in
+     *     any order, possibly overlapping; a range that cuts a surrogate pair protects the whole character
+     */
+    public int[] encode(String text, boolean addSpecial, List<int[]> protectedChars) {
+        byte[] raw = text.getBytes(StandardCharsets.UTF_8);
+        if (protectedChars.isEmpty()) return encode(raw, addSpecial, null);
+        return encode(raw, addSpecial, protectedPrefix(text, raw.length, protectedChars));
+    }
+
+    /** [bytes + 1] number of protected UTF-8 bytes before each byte position. */
+    private static int[] protectedPrefix(String text, int bytes, List<int[]> ranges) {
+        int n = text.length();
+        // byteStart[i] / byteEnd[i]: the UTF-8 bytes of the character char i belongs to (as String.getBytes encodes it)
+        int[] byteStart = new int[n], byteEnd = new int[n];
+        for (int i = 0, b = 0; i < n; ) {
+            char c = text.charAt(i);
+            int w;
+            if (Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(text.charAt(i + 1))) {
+                byteStart[i] = byteStart[i + 1] = b;
+                byteEnd[i] = byteEnd[i + 1] = b + 4;
+                b += 4;
+                i += 2;
+                continue;
+            }
+            w = c < 0x80 ? 1 : c < 0x800 ? 2 : Character.isSurrogate(c) ? 1 /* lone surrogate: '?' */ : 3;
+            byteStart[i] = b;
+            byteEnd[i] = b + w;
+            b += w;
+            i++;
+        }
+        int[] delta = new int[bytes + 1];
+        for (int[] r : ranges) {
+            if (r.length != 2 || r[0] < 0 || r[1] > n || r[0] > r[1]) {
+                throw new IllegalArgumentException("protected range " + Arrays.toString(r) + " is not {start, end} within [0, "
+                        + n + "]");
+            }
+            if (r[0] == r[1]) continue;
+            delta[byteStart[r[0]]]++;
+            delta[byteEnd[r[1] - 1]]--;
+        }
+        int[] prefix = new int[bytes + 1];
+        for (int i = 0, depth = 0; i < bytes; i++) {
+            depth += delta[i];
+            prefix[i + 1] = prefix[i] + (depth > 0 ? 1 : 0);
+        }
+        return prefix;
+    }
+
+    private int[] encode(byte[] raw, boolean addSpecial, int[] protectedPrefix) {
         int len = raw.length;
         IntList out = new IntList(len / 3 + 4);
         if (addSpecial && addBos) {
@@ -199,7 +262,7 @@ public final class Tokenizer {
         }
         int[] tokenAt = new int[len];
         boolean[] covered = new boolean[len];
-        if (len > 0) matcher.partition(raw, len, parseSpecial, tokenAt, covered);
+        if (len > 0) matcher.partition(raw, len, protectedPrefix, tokenAt, covered);
         byte[] frag = new byte[len * 3 + 3];
         SpmMerger merger = new SpmMerger(index, scores, byteTokens);
         boolean prevSpecial = true; // the first fragment gets the space prefix too

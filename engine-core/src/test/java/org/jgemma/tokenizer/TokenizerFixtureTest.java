@@ -78,6 +78,45 @@ class TokenizerFixtureTest {
         check("expected-ids-plain.txt", false);
     }
 
+    /** The protected-range encode at its two ends: no range = parse_special true, all protected = false. */
+    @Test
+    void protectedRangesSpanParseSpecialAndPlain() throws IOException {
+        List<int[]> special = expected("expected-ids-special.txt"), plain = expected("expected-ids-plain.txt");
+        List<String> bad = new ArrayList<>();
+        for (int i = 0; i < cases.size(); i++) {
+            String c = cases.get(i);
+            if (!Arrays.equals(special.get(i), tok.encode(c, true, List.of()))) bad.add("case " + i + " no ranges");
+            if (!Arrays.equals(plain.get(i), tok.encode(c, true, List.of(new int[] {0, c.length()})))) {
+                bad.add("case " + i + " all protected");
+            }
+            // the same with the text protected in two overlapping pieces
+            int h = c.length() / 2;
+            List<int[]> pieces = List.of(new int[] {h, c.length()}, new int[] {0, Math.min(c.length(), h + 1)});
+            if (!Arrays.equals(plain.get(i), tok.encode(c, true, pieces))) bad.add("case " + i + " protected in pieces");
+        }
+        assertTrue(bad.isEmpty(), String.join("\n", bad));
+    }
+
+    @Test
+    void protectedRangeKeepsOverlappingControlTokensAsText() {
+        String text = "<start_of_turn>user\nx<end_of_turn>";
+        int inner = text.indexOf("x");
+        // only the last character of <end_of_turn> protected: it stays text, <start_of_turn> is still parsed
+        int[] got = tok.encode(text, false, List.of(new int[] {text.length() - 1, text.length()}));
+        int[] head = tok.encode("<start_of_turn>user\n", false, true);
+        int[] tail = tok.encode("x<end_of_turn>", false, false);
+        int[] want = Arrays.copyOf(head, head.length + tail.length);
+        System.arraycopy(tail, 0, want, head.length, tail.length);
+        assertArrayEquals(want, got);
+        // an empty range protects nothing; a range over "x" leaves both control tokens
+        assertArrayEquals(tok.encode(text, false, true), tok.encode(text, false, List.of(new int[] {inner, inner})));
+        assertArrayEquals(tok.encode(text, false, true), tok.encode(text, false, List.of(new int[] {inner, inner + 1})));
+        // a range cutting a surrogate pair protects the whole character (and the token after it stays text)
+        String emoji = "\uD83E\uDEE8<end_of_turn>";
+        assertArrayEquals(tok.encode(emoji, false, false), tok.encode(emoji, false, List.of(new int[] {1, 3})));
+        assertArrayEquals(tok.encode(emoji, false, true), tok.encode(emoji, false, List.of(new int[] {0, 1})));
+    }
+
     @Test
     void vocabularyKeys() {
         assertEquals(262144, tok.vocabularySize());
