@@ -204,7 +204,7 @@ final class QuantDot {
             long o = off + (long) bytes * b;
             long slo = w.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(LE), o + 4);
             int shi = w.get(QuantDotReference.I32, o + 12);
-            ShortVector qh0 = null, qh1 = null;
+            ShortVector qh0 = ShortVector.zero(S256), qh1 = ShortVector.zero(S256);
             if (five) {
                 qh0 = load16(w, o + 16);
                 qh1 = load16(w, o + 32);
