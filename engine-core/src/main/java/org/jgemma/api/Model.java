@@ -82,11 +82,11 @@ public final class Model implements AutoCloseable {
         Path p = Path.of(fileOrReference);
         if (Files.exists(p)) return p;
         if (!OllamaStore.looksLikeReference(fileOrReference)) {
-            throw new NoSuchFileException(fileOrReference, null, "no such model file");
+            throw new NoSuchFileException(fileOrReference);
         }
         Optional<Path> blob = store.resolve(fileOrReference);
         if (blob.isPresent()) return blob.get();
-        throw new NoSuchFileException(fileOrReference, null, "no such model file, and no Ollama model of that name in "
+        throw new NoSuchFileException(fileOrReference, null, "neither a file nor an Ollama model in the stores searched: "
                 + store.roots().stream().map(Path::toString).collect(Collectors.joining(", "))
                 + " (set OLLAMA_MODELS, or `ollama pull " + fileOrReference + "`)");
     }
