@@ -24,7 +24,7 @@ final class BenchCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL") String model;
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a .gguf file or an Ollama model (name:tag)") String model;
 
     @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "prompt tokens (0: skip pp)") int nPrompt;
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "generated tokens (0: skip tg)") int nGen;
@@ -35,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (nPrompt < 0 || nGen < 0 || reps < 1) throw new IllegalArgumentException("-p and -n must be ≥ 0 and -r ≥ 1");
-        Path path = Cli.requireFile(model);
+        Path path = Cli.resolveModel(model);
         PrintWriter out = spec.commandLine().getOut();
         try (Model m = Cli.open(path, common.modelOptions(Math.max(1, Math.max(nPrompt, nGen))), spec.commandLine().getErr())) {
             SplittableRandom rnd = new SplittableRandom(42);
@@ -61,7 +61,7 @@ final class BenchCommand implements Callable<Integer> {
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
                 ObjectNode o = mapper.createObjectNode();
-                o.put("model", path.getFileName().toString());
+                o.put("model", Cli.label(model, path));
                 o.put("backend", m.backendName());
                 o.put("device", m.deviceName());
                 o.put("threads", common.threads);
@@ -72,8 +72,8 @@ final class BenchCommand implements Callable<Integer> {
             } else {
                 out.println("| model | backend | test | t/s |");
                 out.println("| --- | --- | --: | --: |");
-                if (pp != null) row(out, path, m, "pp" + nPrompt, pp);
-                if (tg != null) row(out, path, m, "tg" + nGen, tg);
+                if (pp != null) row(out, Cli.label(model, path), m, "pp" + nPrompt, pp);
+                if (tg != null) row(out, Cli.label(model, path), m, "tg" + nGen, tg);
             }
         }
         return 0;
@@ -105,7 +105,7 @@ final class BenchCommand implements Callable<Integer> {
         return n;
     }
 
-    private static void row(PrintWriter out, Path path, Model m, String test, double[] s) {
-        out.printf(Locale.ROOT, "| %s | %s | %s | %.2f ± %.2f |%n", path.getFileName(), m.backendName(), test, s[0], s[1]);
+    private static void row(PrintWriter out, String label, Model m, String test, double[] s) {
+        out.printf(Locale.ROOT, "| %s | %s | %s | %.2f ± %.2f |%n", label, m.backendName(), test, s[0], s[1]);
     }
 }

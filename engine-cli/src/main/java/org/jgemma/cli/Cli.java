@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import org.jgemma.api.Model;
@@ -20,10 +19,20 @@ final class Cli {
     /** Files above this size get a progress bar while they load. */
     private static final long PROGRESS_BYTES = 256L << 20;
 
-    static Path requireFile(String path) throws IOException {
-        Path p = Path.of(path);
-        if (!Files.isRegularFile(p)) throw new NoSuchFileException(path, null, "no such model file");
+    /**
+     * The GGUF file MODEL names: a file, or an Ollama reference such as {@code gemma3:4b-it-q4_K_M} resolved in the
+     * standard Ollama stores ({@link Model#resolve(String)}); the error lists the stores searched.
+     */
+    static Path resolveModel(String model) throws IOException {
+        Path p = Model.resolve(model);
+        if (Files.isDirectory(p)) throw new IOException(p + " is a directory, not a GGUF file");
         return p;
+    }
+
+    /** How MODEL is shown in messages: the file name, or the Ollama reference as given. */
+    static String label(String model, Path resolved) {
+        Path given = Path.of(model);
+        return Files.exists(given) ? String.valueOf(given.getFileName()) : model;
     }
 
     /** Extracts the embedded tiny model to a temporary file (deleted on exit). */
@@ -37,15 +46,28 @@ final class Cli {
         }
     }
 
-    /** Opens a model, drawing a progress bar on {@code err} for large files. */
+    /** Opens a model, drawing a progress bar on {@code err} for large files when on a terminal. */
     static Model open(Path path, ModelOptions options, PrintWriter err) throws IOException {
-        if (Files.size(path) >= PROGRESS_BYTES && options.progress() == null) {
+        if (Files.size(path) >= PROGRESS_BYTES && options.progress() == null && onTerminal()) {
             options = options.withProgress(new ProgressBar(err, "loading " + path.getFileName()));
         }
         return Model.open(path, options);
     }
 
-    /** A text progress bar redrawn in place with carriage returns. */
+    /**
+     * Whether the user watches the output: a console whose streams are a terminal. Java cannot ask about stderr
+     * alone; {@link java.io.Console#isTerminal()} (JDK 22+: System.console() is no longer null when redirected)
+     * is false as soon as input or output is redirected, which is when stderr usually goes to a log too.
+     */
+    static boolean onTerminal() {
+        java.io.Console c = System.console();
+        return c != null && c.isTerminal();
+    }
+
+    /**
+     * A text progress bar redrawn in place with carriage returns, one line in all (ended at 100%). Only for a
+     * terminal: {@link #open} draws none when the output is not one, so logs get no progress lines.
+     */
     static final class ProgressBar implements ModelOptions.LoadProgress {
         private final PrintWriter err;
         private final String label;

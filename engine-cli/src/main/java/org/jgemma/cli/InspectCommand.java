@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigInteger;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -29,8 +27,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Print the metadata and tensor table of a GGUF file (like gguf-py's gguf_dump.py).")
 final class InspectCommand implements Callable<Integer> {
-    @Parameters(paramLabel = "FILE", description = "A GGUF file.")
-    Path file;
+    @Parameters(paramLabel = "MODEL", description = "A GGUF file, or an Ollama model (name:tag) in the local Ollama store.")
+    String model;
+
+    private Path file; // what MODEL resolved to
 
     @Option(names = "--json", description = "Machine-readable output with arrays in full.")
     boolean json;
@@ -47,8 +47,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!Files.exists(file)) throw new NoSuchFileException(file.toString());
-        if (Files.isDirectory(file)) throw new IOException(file + " is a directory, not a GGUF file");
+        file = Cli.resolveModel(model);
         try (GgufFile f = GgufFile.open(file)) {
             if (json) {
                 writeJson(f, spec.commandLine().getOut());

@@ -26,7 +26,7 @@ final class LogitsCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL") String model;
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a .gguf file or an Ollama model (name:tag)") String model;
 
     @Option(names = "--ids", required = true, description = "prompt token ids, e.g. \"2 105 2364\"") String ids;
 
@@ -41,7 +41,7 @@ final class LogitsCommand implements Callable<Integer> {
         int[] prompt = Cli.parseIds(ids);
         if (prompt.length == 0) throw new IllegalArgumentException("--ids: no token ids");
         if (gen < 0) throw new IllegalArgumentException("--gen must be ≥ 0, got " + gen);
-        try (Model m = Cli.open(Cli.requireFile(model), common.modelOptions(prompt.length + gen), spec.commandLine().getErr())) {
+        try (Model m = Cli.open(Cli.resolveModel(model), common.modelOptions(prompt.length + gen), spec.commandLine().getErr())) {
             int nv = m.vocabSize();
             Model.RawSequence seq = m.newRawSequence();
             float[] promptLogits = seq.evaluateAll(prompt); // [n_prompt][n_vocab]

@@ -87,6 +87,7 @@ public final class Main implements Runnable {
     static String describe(Throwable e) {
         String m = e.getMessage();
         return switch (e) {
+            case NoSuchFileException x when x.getReason() != null -> x.getFile() + ": " + x.getReason();
             case NoSuchFileException x -> "no such file: " + x.getFile();
             case AccessDeniedException x -> "permission denied: " + x.getFile();
             case java.nio.file.FileSystemException x when x.getReason() != null -> x.getFile() + ": " + x.getReason();

@@ -22,7 +22,7 @@ final class PerplexityCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL") String model;
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a .gguf file or an Ollama model (name:tag)") String model;
     @Option(names = {"-f", "--file"}, required = true, paramLabel = "F") Path file;
     @Option(names = {"-c", "--ctx-size"}, defaultValue = "512") int ctx;
     @Option(names = "--chunks", defaultValue = "-1", description = "most chunks to score (-1: all)") int maxChunks;
@@ -33,7 +33,7 @@ final class PerplexityCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         String text = Files.readString(file);
         if (ctx < 4) throw new IllegalArgumentException("--ctx-size must be at least 4, got " + ctx);
-        try (Model m = Cli.open(Cli.requireFile(model), common.modelOptions(ctx), spec.commandLine().getErr())) {
+        try (Model m = Cli.open(Cli.resolveModel(model), common.modelOptions(ctx), spec.commandLine().getErr())) {
             int[] tokens = m.tokenize(text, true, false);
             if (tokens.length < 2 * ctx) {
                 throw new IllegalArgumentException("the text has " + tokens.length + " tokens; perplexity with a context of " + ctx

@@ -15,6 +15,7 @@ import org.jgemma.api.GenerationResult;
 import org.jgemma.api.Model;
 import org.jgemma.api.Session;
 import org.jgemma.api.TokenListener;
+import org.jgemma.ollama.OllamaStore;
 import org.jgemma.sampling.SamplerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,8 +25,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code jgemma run [MODEL] [PROMPT]}: one answer to PROMPT, or a chat (like {@code ollama run}) when there is no
- * prompt: interactive on a terminal, else one turn per line of standard input. Without MODEL the tiny random-weights
- * model inside the jar is used.
+ * prompt: interactive on a terminal, else one turn per line of standard input. MODEL is a GGUF file or an Ollama
+ * reference ({@code gemma3:4b-it-q4_K_M}); without it the tiny random-weights model inside the jar is used.
  */
 @Command(name = "run", mixinStandardHelpOptions = true, description = "Generate text or chat with a model.")
 final class RunCommand implements Callable<Integer> {
@@ -33,7 +34,8 @@ final class RunCommand implements Callable<Integer> {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Parameters(arity = "0..*", paramLabel = "[MODEL] [PROMPT]",
-            description = "a .gguf file (default: the embedded tiny model), then the prompt (default: chat)")
+            description = "a .gguf file or an Ollama model such as gemma3:4b-it-q4_K_M (default: the embedded tiny model),"
+                    + " then the prompt (default: chat)")
     List<String> args = List.of();
 
     @Mixin
@@ -63,6 +65,10 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--raw", description = "no chat template: the prompt is continued as plain text")
     boolean raw;
 
+    @Option(names = "--parse-special", description = "in chat messages, turn special-token text such as <end_of_turn> into"
+            + " control tokens (as llama.cpp's server does); by default it stays text, so a message cannot end its turn")
+    boolean parseSpecial;
+
     @Option(names = "--stop", description = "stop string (repeatable)")
     List<String> stop = List.of();
 
@@ -78,12 +84,15 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         verbose = (parent != null && parent.verbose) || spec.commandLine().getParseResult().hasMatchedOption("--verbose");
         Path modelPath;
+        String label;
         String prompt = null;
         List<String> rest = args;
         if (!rest.isEmpty() && looksLikeModel(rest.getFirst())) {
-            modelPath = Cli.requireFile(rest.getFirst());
+            modelPath = Cli.resolveModel(rest.getFirst());
+            label = Cli.label(rest.getFirst(), modelPath);
             rest = rest.subList(1, rest.size());
         } else {
+            label = "embedded tiny model";
             modelPath = Cli.embeddedModel();
             err.println("note: no model given; using the embedded tiny test model (random weights: its output is gibberish)");
         }
@@ -93,7 +102,7 @@ final class RunCommand implements Callable<Integer> {
                 repeatPenalty, 0f, 0f, seed < 0 ? SamplerConfig.RANDOM_SEED : seed), numPredict, stop, true);
         try (Model model = Cli.open(modelPath, common.modelOptions(ctxSize), err)) {
             if (verbose) {
-                err.printf(Locale.ROOT, "loaded %s on %s (%s) in %.2f s, context %d%n", modelPath.getFileName(), model.backendName(),
+                err.printf(Locale.ROOT, "loaded %s on %s (%s) in %.2f s, context %d%n", label, model.backendName(),
                         model.deviceName(), model.loadNanos() / 1e9, model.contextSize());
             }
             TokenListener print = TokenListener.text(s -> {
@@ -107,7 +116,7 @@ final class RunCommand implements Callable<Integer> {
                         r = s.generate(prompt, options, print);
                     }
                 } else {
-                    try (ChatSession chat = model.newChat(system)) {
+                    try (ChatSession chat = model.newChat(system, parseSpecial)) {
                         r = chat.send(prompt, options, print);
                     }
                 }
@@ -120,14 +129,31 @@ final class RunCommand implements Callable<Integer> {
         }
     }
 
-    private static boolean looksLikeModel(String arg) {
-        return arg.toLowerCase(Locale.ROOT).endsWith(".gguf") || Files.isRegularFile(Path.of(arg));
+    /**
+     * Whether the first argument names the model rather than starting the prompt: a {@code .gguf} name, an existing
+     * file, a {@code name:tag} Ollama reference (an error later if no store has it), or a bare name some Ollama store
+     * holds ({@code gemma3} for {@code gemma3:latest}). Anything else is prompt text for the embedded model.
+     */
+    private static boolean looksLikeModel(String arg) throws java.io.IOException {
+        if (arg.toLowerCase(Locale.ROOT).endsWith(".gguf")) return true;
+        try {
+            if (Files.isRegularFile(Path.of(arg))) return true;
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
+        if (!OllamaStore.looksLikeReference(arg)) return false;
+        if (arg.contains(":")) return true;
+        try {
+            return OllamaStore.standard().resolve(arg).isPresent();
+        } catch (IllegalArgumentException e) { // more path parts than a reference has: prompt text
+            return false;
+        }
     }
 
     private void chat(Model model, GenerationOptions options, TokenListener print, PrintWriter out, PrintWriter err) throws Exception {
         boolean terminal = System.console() != null && System.console().isTerminal();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        try (ChatSession chat = model.newChat(system)) {
+        try (ChatSession chat = model.newChat(system, parseSpecial)) {
             if (terminal) out.println("Chat with " + model.backendName() + " backend. /bye to quit, /clear to start over.");
             while (true) {
                 if (terminal) {

@@ -20,7 +20,7 @@ final class TokenizeCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "a .gguf file (a vocabulary-only file will do)")
+    @Parameters(index = "0", paramLabel = "MODEL", description = "a .gguf file (a vocabulary-only file will do) or an Ollama model (name:tag)")
     String model;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "TEXT", description = "the text (or --file)")
@@ -41,7 +41,7 @@ final class TokenizeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "give either TEXT or --file F");
         }
         String text = file != null ? Files.readString(file) : this.text;
-        try (GgufFile f = GgufFile.open(Cli.requireFile(model))) {
+        try (GgufFile f = GgufFile.open(Cli.resolveModel(model))) {
             int rows = f.findTensor("token_embd.weight").map(GgufTensorInfo::rowCount).map(Long::intValue).orElse(Integer.MAX_VALUE);
             Tokenizer t = Tokenizer.from(f, rows);
             int[] ids = t.encode(text, !noBos, !noParseSpecial);

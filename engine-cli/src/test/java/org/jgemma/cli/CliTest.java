@@ -157,4 +157,78 @@ class CliTest {
         assertEquals(1, badBackend.code());
         assertTrue(badBackend.err().contains("nosuch"), badBackend.err());
     }
+
+    /** Runs with {@code ~} at {@code home}, where a fake Ollama store maps jgemmatest:tiny to the tiny fixture. */
+    static Result runWithHome(Path home, String... args) {
+        String saved = System.getProperty("user.home");
+        System.setProperty("user.home", home.toString());
+        try {
+            return run(args);
+        } finally {
+            System.setProperty("user.home", saved);
+        }
+    }
+
+    static void fakeOllamaStore(Path home) throws Exception {
+        String hex = "3f0b0f2100071479f596b964f89f510f057ce397ea22f2833a0cfe029bfc2463";
+        Path root = home.resolve(".ollama/models");
+        Path m = root.resolve("manifests/registry.ollama.ai/library/jgemmatest/tiny");
+        Files.createDirectories(m.getParent());
+        Files.writeString(m, "{\"schemaVersion\":2,\"layers\":[{\"mediaType\":\"application/vnd.ollama.image.model\","
+                + "\"digest\":\"sha256:" + hex + "\",\"size\":1}]}");
+        Files.createDirectories(root.resolve("blobs"));
+        Files.copy(Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf"), root.resolve("blobs/sha256-" + hex));
+    }
+
+    @Test
+    void everyModelArgumentAcceptsAnOllamaReference(@TempDir Path home) throws Exception {
+        fakeOllamaStore(home);
+        String file = Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString();
+        Result viaRef = runWithHome(home, "run", "jgemmatest:tiny", "Hi there", "-n", "4", "--temperature", "0", "--backend", "reference");
+        Result viaFile = run("run", file, "Hi there", "-n", "4", "--temperature", "0", "--backend", "reference");
+        assertEquals(0, viaRef.code(), viaRef.err());
+        assertEquals(viaFile.out(), viaRef.out());
+        assertEquals(run("tokenize", file, "Hello").out(), runWithHome(home, "tokenize", "jgemmatest:tiny", "Hello").out());
+        Result inspect = runWithHome(home, "inspect", "jgemmatest:tiny", "--no-tensors");
+        assertEquals(0, inspect.code(), inspect.err());
+        assertTrue(inspect.out().contains("gemma3"), inspect.out());
+        Result bench = runWithHome(home, "bench", "jgemmatest:tiny", "-p", "4", "-n", "2", "-r", "1", "--backend", "reference", "--json");
+        assertEquals(0, bench.code(), bench.err());
+        assertTrue(bench.out().contains("\"model\":\"jgemmatest:tiny\""), bench.out());
+        Result missing = runWithHome(home, "tokenize", "jgemmatest:nope", "Hello");
+        assertEquals(1, missing.code());
+        assertTrue(missing.err().contains("jgemmatest:nope") && missing.err().contains(home.resolve(".ollama/models").toString()),
+                missing.err());
+    }
+
+    @Test
+    void parseSpecialTurnsEndOfTurnTextIntoOneToken() {
+        String model = Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString();
+        Result text = run("run", model, "a <end_of_turn> b", "-n", "1", "--temperature", "0", "--backend", "reference", "--verbose");
+        Result parsed = run("run", model, "a <end_of_turn> b", "-n", "1", "--temperature", "0", "--backend", "reference", "--verbose",
+                "--parse-special");
+        assertEquals(0, text.code(), text.err());
+        assertEquals(0, parsed.code(), parsed.err());
+        int asText = promptTokens(text.err()), asToken = promptTokens(parsed.err());
+        // as text "<end_of_turn>" is several tokens of the 1024-token vocabulary; parsed it is one (id 106)
+        assertTrue(asToken < asText - 1, asText + " vs " + asToken);
+    }
+
+    private static int promptTokens(String err) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("prompt: (\\d+) tokens").matcher(err);
+        assertTrue(m.find(), err);
+        return Integer.parseInt(m.group(1));
+    }
+
+    @Test
+    void progressBarRedrawsOneLineInPlace() {
+        StringWriter w = new StringWriter();
+        Cli.ProgressBar bar = new Cli.ProgressBar(new PrintWriter(w), "loading x");
+        for (long done = 0; done <= 1000; done += 5) bar.update(done, 1000);
+        String s = w.toString();
+        assertEquals(101, s.chars().filter(c -> c == '\r').count()); // one redraw per percent
+        assertEquals(1, s.chars().filter(c -> c == '\n').count());
+        assertTrue(s.endsWith("100% of 0 MiB" + System.lineSeparator()), s);
+        assertTrue(!Cli.onTerminal(), "tests run without a terminal: no progress bar is drawn");
+    }
 }

@@ -1,26 +1,34 @@
 package org.jgemma.api;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
- * A conversation with the model's chat template that keeps its KV cache between turns: each {@link #send}
- * evaluates only the new turn's tokens. The new turn's text is what llama.cpp's {@code common_chat_format_single}
- * computes: the template applied to the history plus the new message, minus the template applied to the history.
- * The end-of-turn token that ended the model's reply (sampled, not yet evaluated) goes in first; a reply cut short
- * (max tokens, stop string, cancel) is closed with the template's end-of-turn token.
+ * A conversation with the model's chat template ({@link org.jgemma.chat.ChatTemplate}: the GGUF's own Jinja template,
+ * else the built-in Gemma format) that keeps its KV cache between turns.
+ *
+ * <p>Each {@link #send} renders and tokenizes the whole conversation (history plus the new message, model turn
+ * opened), as Ollama and llama.cpp's server do, and compares the ids with the session's context: when the context is
+ * a prefix of them, only the new ids are evaluated (the reply's last, sampled token first: with a reply that ended
+ * on {@code <end_of_turn>} that token is the template's own). When they differ (the reply's text tokenizes
+ * differently from the sampled tokens, the template trimmed it, or a reply cut short lacks the end-of-turn the
+ * template writes), the session is rewound to the first differing position and evaluated from there; a
+ * sliding-window cache that cannot rewind that far is emptied and the conversation evaluated again in full.
+ *
+ * <p>Special-token text inside messages (a user writing {@code <end_of_turn>}) stays text unless the chat was made
+ * with {@code parseSpecialInContent}.
  *
  * <p>Single-threaded, like {@link Session}; {@link #cancel()} may be called from any thread.
  */
 public final class ChatSession implements AutoCloseable {
     private final Session session;
+    private final boolean parseSpecialInContent;
     private final List<ChatMessage> history = new ArrayList<>();
     private Generation active;
-    private boolean closeTurn;
 
-    ChatSession(Session session, String systemPrompt) {
+    ChatSession(Session session, String systemPrompt, boolean parseSpecialInContent) {
         this.session = session;
+        this.parseSpecialInContent = parseSpecialInContent;
         if (systemPrompt != null && !systemPrompt.isEmpty()) history.add(ChatMessage.system(systemPrompt));
     }
 
@@ -45,15 +53,12 @@ public final class ChatSession implements AutoCloseable {
     /** Sends a user message; the reply is pulled from the returned generation. Its text joins the history when the next turn starts. */
     public Generation start(String userMessage, GenerationOptions options) {
         if (active != null) finishTurn(active);
-        String delta = turnText(ChatMessage.user(userMessage));
-        boolean first = session.position() == 0;
-        int[] ids = session.model().codec().encode(delta, false, true);
-        int bos = session.model().bosToken();
-        if (first && bos >= 0 && (ids.length == 0 || ids[0] != bos)) ids = prepend(bos, ids);
-        int eot = session.model().codec().endOfTurn();
-        if (closeTurn && eot >= 0) ids = prepend(eot, ids);
+        List<ChatMessage> all = new ArrayList<>(history);
+        all.add(ChatMessage.user(userMessage));
+        int[] ids = session.model().codec().encodeChat(all, true, parseSpecialInContent);
+        int[] fresh = session.keepCommonPrefix(ids);
         history.add(ChatMessage.user(userMessage));
-        active = session.start(ids, options);
+        active = session.start(fresh, options);
         return active;
     }
 
@@ -67,7 +72,6 @@ public final class ChatSession implements AutoCloseable {
         active = null;
         session.reset();
         history.removeIf(m -> !m.role().equals("system"));
-        closeTurn = false;
     }
 
     @Override
@@ -79,34 +83,6 @@ public final class ChatSession implements AutoCloseable {
     private void finishTurn(Generation g) {
         g.close();
         history.add(ChatMessage.assistant(g.text()));
-        // the reply's last token is pending; unless it is the EOG that closes the turn, close it ourselves
-        int last = session.pending();
-        closeTurn = !(last >= 0 && session.model().codec().isEog(last) && g.stopReason() == StopReason.END_OF_GENERATION);
         active = null;
-    }
-
-    /** llama.cpp's common_chat_format_single(history, msg, add_ass = true). */
-    private String turnText(ChatMessage msg) {
-        TextCodec codec = session.model().codec();
-        String past = "";
-        List<ChatMessage> all = new ArrayList<>(history);
-        if (!history.isEmpty() && session.position() > 0) past = codec.renderChat(history, false);
-        all.add(msg);
-        String full = codec.renderChat(all, true);
-        if (session.position() == 0) return full; // nothing evaluated yet: the whole conversation goes in
-        if (!full.startsWith(past)) {
-            throw new IllegalStateException("the chat template does not extend the conversation as a prefix; cannot reuse the cache");
-        }
-        StringBuilder sb = new StringBuilder();
-        if (!past.isEmpty() && past.charAt(past.length() - 1) == '\n') sb.append('\n');
-        sb.append(full, past.length(), full.length());
-        return sb.toString();
-    }
-
-    private static int[] prepend(int id, int[] ids) {
-        int[] r = new int[ids.length + 1];
-        r[0] = id;
-        System.arraycopy(ids, 0, r, 1, ids.length);
-        return r;
     }
 }

@@ -1,6 +1,5 @@
 package org.jgemma.api;
 
-import java.util.Arrays;
 import org.jgemma.backend.Backend;
 import org.jgemma.model.Gemma3Model;
 
@@ -29,9 +28,13 @@ final class Gemma3Inference implements Inference {
 
             @Override
             public void evaluate(int[] ids, int off, int n, float[] logits) {
-                int[] chunk = off == 0 && n == ids.length ? ids : Arrays.copyOfRange(ids, off, off + n);
-                float[] out = s.forward(chunk, false);
-                System.arraycopy(out, 0, logits, 0, model.vocabSize());
+                s.forward(ids, off, n, logits); // into the caller's array: nothing allocated per token
+            }
+
+            @Override public boolean truncate(int position) {
+                if (!s.canTruncate(position)) return false;
+                s.truncate(position);
+                return true;
             }
 
             @Override public float[] evaluateAll(int[] ids) { return s.forward(ids, true); }

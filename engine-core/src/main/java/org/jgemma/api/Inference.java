@@ -37,5 +37,11 @@ interface Inference extends AutoCloseable {
 
         /** Back to position 0. */
         void reset();
+
+        /**
+         * Rewinds to {@code position} (at most the current one), keeping the cache before it; false, changing nothing,
+         * when the cache cannot serve that position any more (a sliding-window ring that has overwritten it).
+         */
+        boolean truncate(int position);
     }
 }

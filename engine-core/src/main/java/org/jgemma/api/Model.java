@@ -4,15 +4,21 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Optional;
+import java.util.stream.Collectors;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.BackendOptions;
 import org.jgemma.backend.Backends;
+import org.jgemma.chat.ChatTemplate;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufFormatException;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.model.Gemma3Config;
 import org.jgemma.model.Gemma3Model;
+import org.jgemma.ollama.OllamaStore;
 import org.jgemma.tokenizer.Tokenizer;
 
 /**
@@ -56,6 +62,35 @@ public final class Model implements AutoCloseable {
         return open(path, ModelOptions.defaults());
     }
 
+    /** Opens a GGUF file or an Ollama model reference ({@code gemma3:4b-it-q4_K_M}), see {@link #resolve(String)}. */
+    public static Model open(String fileOrReference, ModelOptions options) throws IOException {
+        return open(resolve(fileOrReference), options);
+    }
+
+    /**
+     * The GGUF file {@code fileOrReference} names: the file itself when it exists, else the blob of the Ollama model
+     * of that name in the standard Ollama stores ({@link OllamaStore#standard()}).
+     *
+     * @throws NoSuchFileException when it is neither a file nor a model in a store (the message lists the stores searched)
+     */
+    public static Path resolve(String fileOrReference) throws IOException {
+        return resolve(fileOrReference, OllamaStore.standard());
+    }
+
+    /** As {@link #resolve(String)}, looking in {@code store}. */
+    public static Path resolve(String fileOrReference, OllamaStore store) throws IOException {
+        Path p = Path.of(fileOrReference);
+        if (Files.exists(p)) return p;
+        if (!OllamaStore.looksLikeReference(fileOrReference)) {
+            throw new NoSuchFileException(fileOrReference);
+        }
+        Optional<Path> blob = store.resolve(fileOrReference);
+        if (blob.isPresent()) return blob.get();
+        throw new NoSuchFileException(fileOrReference, null, "neither a file nor an Ollama model in the stores searched: "
+                + store.roots().stream().map(Path::toString).collect(Collectors.joining(", "))
+                + " (set OLLAMA_MODELS, or `ollama pull " + fileOrReference + "`)");
+    }
+
     /**
      * Opens a gemma3 GGUF file: maps it, reads the config and tokenizer, creates the backend and makes the weights
      * resident. Throws {@link IOException} if the file cannot be read, {@link org.jgemma.model.ModelFormatException}
@@ -63,6 +98,7 @@ public final class Model implements AutoCloseable {
      * {@link org.jgemma.backend.BackendUnavailableException} if the backend cannot run here.
      */
     public static Model open(Path path, ModelOptions options) throws IOException {
+        if (!Files.exists(path)) path = resolve(path.toString()); // an Ollama reference passed as a Path
         long t0 = System.nanoTime();
         GgufFile file = GgufFile.open(path);
         Backend backend = null;
@@ -76,8 +112,9 @@ public final class Model implements AutoCloseable {
             }
             if (options.progress() != null) touchWeights(file, options.progress());
             backend = Backends.create(options.backend(), new BackendOptions(options.threads(), null));
+            ChatTemplate template = ChatTemplate.from(file);
             Gemma3Model model = Gemma3Model.load(file, backend, ctx);
-            return new Model(new Gemma3Inference(model, backend), new TokenizerCodec(tokenizer), tokenizer.bosId(), tokenizer,
+            return new Model(new Gemma3Inference(model, backend), new TokenizerCodec(tokenizer, template), tokenizer.bosId(), tokenizer,
                     config, file, System.nanoTime() - t0);
         } catch (GgufFormatException e) {
             closeQuietly(backend, file);
@@ -120,9 +157,20 @@ public final class Model implements AutoCloseable {
         return new Session(this);
     }
 
-    /** A new chat with the model's chat template; {@code systemPrompt} may be null. */
+    /**
+     * A new chat with the model's chat template (the GGUF's {@code tokenizer.chat_template}, else the built-in Gemma
+     * format); {@code systemPrompt} may be null. Special-token text in messages stays text.
+     */
     public ChatSession newChat(String systemPrompt) {
-        return new ChatSession(newSession(), systemPrompt);
+        return newChat(systemPrompt, false);
+    }
+
+    /**
+     * As {@link #newChat(String)}; with {@code parseSpecialInContent} special-token text inside messages becomes
+     * control tokens (a user's {@code <end_of_turn>} then ends the turn), as llama.cpp's server does.
+     */
+    public ChatSession newChat(String systemPrompt, boolean parseSpecialInContent) {
+        return new ChatSession(newSession(), systemPrompt, parseSpecialInContent);
     }
 
     public ChatSession newChat() {

@@ -136,6 +136,31 @@ public final class Session implements AutoCloseable {
         active = null;
     }
 
+    /**
+     * Makes the context a prefix of {@code ids} and returns the rest of {@code ids}, to be evaluated next. The longest
+     * common prefix of the context (pending token included) and {@code ids} is kept; when the context goes beyond it,
+     * the sequence is rewound to the first differing position ({@link Inference.Sequence#truncate}), or, when its
+     * cache cannot rewind that far (a sliding-window ring already overwritten), emptied so everything is evaluated
+     * again. At least one token is always left to evaluate unless the context already is {@code ids} with valid logits.
+     */
+    int[] keepCommonPrefix(int[] ids) {
+        endActive();
+        int p = 0;
+        while (p < nHistory && p < ids.length && history[p] == ids[p]) p++;
+        if (p == nHistory && (p < ids.length || pending >= 0 || logitsValid)) {
+            return Arrays.copyOfRange(ids, p, ids.length);
+        }
+        p = Math.min(p, ids.length - 1); // the logits of ids' last position are needed: evaluate at least it
+        if (p < 0) p = 0;
+        int evaluated = seq.position();
+        if (p < evaluated && !seq.truncate(p)) p = 0;
+        if (p == 0) seq.reset();
+        pending = -1;
+        nHistory = p;
+        logitsValid = false;
+        return Arrays.copyOfRange(ids, p, ids.length);
+    }
+
     /** Evaluates the pending token (if any) and {@code ids}; returns how many tokens were evaluated. */
     int evaluatePrompt(int[] ids) {
         int withPending = ids.length + (pending >= 0 ? 1 : 0);

@@ -19,6 +19,10 @@ interface TextCodec {
     /** The end-of-turn token the chat template closes a model turn with, or -1. */
     int endOfTurn();
 
-    /** The conversation rendered by the model's chat template; with the model turn opened if {@code addGenerationPrompt}. */
-    String renderChat(List<ChatMessage> messages, boolean addGenerationPrompt);
+    /**
+     * The ids of the conversation rendered by the model's chat template (BOS included), with the model turn opened if
+     * {@code addGenerationPrompt}. Special-token text is parsed in the template's markup only, and in message contents
+     * too if {@code parseSpecialInContent}.
+     */
+    int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt, boolean parseSpecialInContent);
 }

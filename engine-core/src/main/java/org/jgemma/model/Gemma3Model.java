@@ -109,7 +109,9 @@ public final class Gemma3Model {
         private final Buffer logits = backend.allocate((long) L * config.nVocab(), "logits");   // [L][n_vocab]
         private final KvBuffer[] kv = new KvBuffer[config.nLayer()];
         private final int[] posHost = new int[B];
+        private final Object[] stepKeys = new Object[2 * (B + 1)]; // runStep keys per (n, lastLogits), made once
         private int position;
+        private int highWater; // 1 + the highest position written to the KV cache since reset
         private DebugHook hook;
 
         private Session() {
@@ -122,7 +124,40 @@ public final class Gemma3Model {
         public int position() { return position; }
 
         /** Starts the sequence again at position 0 (the cache is overwritten as positions are reused). */
-        public void reset() { position = 0; }
+        public void reset() {
+            position = 0;
+            highWater = 0;
+        }
+
+        /**
+         * Whether {@link #truncate} to {@code newPosition} keeps a valid cache. Global layers keep every position, so
+         * any rewind is fine there; a sliding-window layer's ring of S slots (slot = pos % S) has lost position q once
+         * q + S was written, and a query at {@code newPosition} needs positions {@code (newPosition - window, newPosition)}:
+         * safe while {@code highWater - newPosition <= S - window + 1} on every local layer.
+         */
+        public boolean canTruncate(int newPosition) {
+            if (newPosition < 0 || newPosition > position) return false;
+            for (int il = 0; il < config.nLayer(); il++) {
+                int w = config.window(il);
+                if (w > 0 && highWater - newPosition > kvSlots(il) - w + 1) return false;
+            }
+            return true;
+        }
+
+        /**
+         * Forgets the positions from {@code newPosition} on: the next token goes to {@code newPosition}, reusing the
+         * cache of the positions before it (stale entries beyond are overwritten before any query can see them).
+         *
+         * @throws IllegalArgumentException if {@link #canTruncate} says the sliding-window cache no longer holds what
+         *     the next position needs (then {@link #reset} and evaluate again)
+         */
+        public void truncate(int newPosition) {
+            if (!canTruncate(newPosition)) {
+                throw new IllegalArgumentException("cannot rewind from position " + position + " (high-water mark " + highWater
+                        + ") to " + newPosition + ": the sliding-window cache has overwritten positions it needs; reset instead");
+            }
+            position = newPosition;
+        }
 
         /** Sets (or clears, with null) the hook that sees every named intermediate; steps then run without recording. */
         public void setDebugHook(DebugHook hook) { this.hook = hook; }
@@ -132,26 +167,41 @@ public final class Gemma3Model {
          * ({@code [ids.length][n_vocab]} row-major) if {@code allLogits}, else of the last one ({@code [n_vocab]}).
          */
         public float[] forward(int[] ids, boolean allLogits) {
-            checkFits(ids);
             int nv = config.nVocab();
-            float[] out = new float[(allLogits ? ids.length : 1) * nv];
+            if (!allLogits) {
+                float[] out = new float[nv];
+                forward(ids, 0, ids.length, out);
+                return out;
+            }
+            checkFits(ids, 0, ids.length);
+            float[] out = new float[ids.length * nv];
             for (int s = 0; s < ids.length; s += B) {
                 int n = Math.min(B, ids.length - s);
-                boolean last = s + n == ids.length;
-                if (allLogits) {
-                    runLayers(ids, s, n, false);
-                    allRowLogits(n, out, s);
-                } else {
-                    runLayers(ids, s, n, last);
-                    if (last) backend.read(logits, 0, out, 0, nv);
-                }
+                runLayers(ids, s, n, false);
+                allRowLogits(n, out, s);
             }
             return out;
         }
 
+        /**
+         * Runs {@code ids[off .. off+n)} at the next positions and writes the last one's logits into
+         * {@code out[0 .. n_vocab)}. Allocates nothing: the generation loop calls this once per token.
+         */
+        public void forward(int[] ids, int off, int n, float[] out) {
+            checkFits(ids, off, n);
+            int nv = config.nVocab();
+            if (out.length < nv) throw new IllegalArgumentException("logits array of " + out.length + " floats, need " + nv);
+            for (int s = off; s < off + n; s += B) {
+                int m = Math.min(B, off + n - s);
+                boolean last = s + m == off + n;
+                runLayers(ids, s, m, last);
+                if (last) backend.read(logits, 0, out, 0, nv);
+            }
+        }
+
         /** Runs {@code ids} and returns the argmax of the last position's logits, computed on the device (greedy decoding). */
         public int nextGreedy(int[] ids) {
-            checkFits(ids);
+            checkFits(ids, 0, ids.length);
             for (int s = 0; s < ids.length; s += B) {
                 int n = Math.min(B, ids.length - s);
                 runLayers(ids, s, n, s + n == ids.length);
@@ -161,14 +211,15 @@ public final class Gemma3Model {
             return r[0];
         }
 
-        private void checkFits(int[] ids) {
+        private void checkFits(int[] ids, int off, int n) {
             Objects.requireNonNull(ids, "ids");
-            if (ids.length == 0) throw new IllegalArgumentException("no tokens to run");
-            if ((long) position + ids.length > options.contextLength()) {
-                throw new IllegalArgumentException(ids.length + " tokens at position " + position + " do not fit the context of "
+            Objects.checkFromIndexSize(off, n, ids.length);
+            if (n == 0) throw new IllegalArgumentException("no tokens to run");
+            if ((long) position + n > options.contextLength()) {
+                throw new IllegalArgumentException(n + " tokens at position " + position + " do not fit the context of "
                         + options.contextLength() + " tokens (" + (options.contextLength() - position) + " left)");
             }
-            for (int i = 0; i < ids.length; i++) {
+            for (int i = off; i < off + n; i++) {
                 if (ids[i] < 0 || ids[i] >= config.nVocab()) {
                     throw new IllegalArgumentException("token id " + ids[i] + " at index " + i + " outside the vocabulary [0, " + config.nVocab() + ")");
                 }
@@ -178,16 +229,28 @@ public final class Gemma3Model {
         /** Writes the chunk's inputs and runs the blocks (plus, if {@code lastLogits}, the last row's logits and argmax). */
         private void runLayers(int[] ids, int start, int n, boolean lastLogits) {
             for (int t = 0; t < n; t++) posHost[t] = position + t;
-            int[] chunk = start == 0 && n == ids.length ? ids : java.util.Arrays.copyOfRange(ids, start, start + n);
+            int[] chunk = start == 0 ? ids : java.util.Arrays.copyOfRange(ids, start, start + n); // prompts only
             backend.writeInts(tokens, chunk, n);
             backend.writeInts(positions, posHost, n);
-            Runnable step = () -> {
-                blocks(n);
-                if (lastLogits) lastRowLogits(n);
-            };
+            Runnable step = lastLogits ? (n == 1 ? decodeStep : () -> { blocks(n); lastRowLogits(n); }) : () -> blocks(n);
             if (hook != null) step.run();
-            else backend.runStep(List.of(this, n, lastLogits), step);
+            else backend.runStep(stepKey(n, lastLogits), step);
             position += n;
+            highWater = Math.max(highWater, position);
+        }
+
+        /** The one-token step with logits, made once (the decode loop runs it every token). */
+        private final Runnable decodeStep = () -> {
+            blocks(1);
+            lastRowLogits(1);
+        };
+
+        /** The key a backend may record the step under: one object per (this session, n, lastLogits), kept. */
+        private Object stepKey(int n, boolean lastLogits) {
+            int i = 2 * n + (lastLogits ? 1 : 0);
+            Object k = stepKeys[i];
+            if (k == null) stepKeys[i] = k = List.of(this, n, lastLogits);
+            return k;
         }
 
         private void dump(String name, int layer, Buffer buf, int rows, int cols) {

@@ -101,28 +101,102 @@ class ApiFixtureTest {
     }
 
     @Test
+    void chatUsesTheGgufTemplate() {
+        // gemma-3's chat template output for this conversation, written out by hand from the template text
+        String expected = "<bos><start_of_turn>user\nSys\n\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n"
+                + "<start_of_turn>user\nBye<end_of_turn>\n<start_of_turn>model\n";
+        int[] ids = model.codec().encodeChat(List.of(ChatMessage.system("Sys"), ChatMessage.user("Hi"),
+                ChatMessage.assistant(" Hello!\n"), ChatMessage.user("Bye")), true, false);
+        assertArrayEquals(model.tokenize(expected, false, true), ids);
+    }
+
+    @Test
     void chatReusesTheCacheAcrossTurns() {
         GenerationOptions o = GenerationOptions.greedy(5);
         try (ChatSession chat = model.newChat("Be brief.")) {
             GenerationResult first = chat.send("Hi", o, TokenListener.NONE);
-            int afterFirst = chat.session().position();
-            String firstText = GemmaChatFormat.render(List.of(ChatMessage.system("Be brief."), ChatMessage.user("Hi")), true);
-            assertEquals(model.tokenize(firstText, false, true).length, first.promptTokens());
+            String firstText = "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n";
+            int[] firstIds = model.tokenize(firstText, false, true);
+            assertEquals(firstIds.length, first.promptTokens());
+            int[] before = chat.session().history(); // prompt + reply (its last token pending)
             GenerationResult second = chat.send("More", o, TokenListener.NONE);
-            // only the new turn: the pending last token, an end of turn if the reply did not end with one, the new user turn
-            String delta = "\n<start_of_turn>user\nMore<end_of_turn>\n<start_of_turn>model\n";
-            boolean endedWithEog = first.stopReason() == StopReason.END_OF_GENERATION;
-            int expected = 1 + (endedWithEog ? 0 : 1) + model.tokenize(delta, false, true).length;
-            assertEquals(expected, second.promptTokens());
-            assertEquals(afterFirst - 1 + expected + second.tokens().length - 1, chat.session().evaluated());
             assertEquals(5, chat.history().size()); // system, user, assistant, user, assistant
-            // the same tokens evaluated from scratch give the same reply
+            // the context now is the whole conversation as the template renders it, then the second reply
+            int[] conversation = model.codec().encodeChat(chat.history().subList(0, 4), true, false);
             int[] history = chat.session().history();
-            int[] context = Arrays.copyOf(history, history.length - second.tokens().length);
+            assertArrayEquals(conversation, Arrays.copyOf(history, conversation.length));
+            // only what differs from the previous context was evaluated
+            int common = 0;
+            while (common < before.length && before[common] == conversation[common]) common++;
+            assertTrue(common >= firstIds.length, "the first prompt is reused: common prefix " + common);
+            int evaluatedBefore = common == before.length ? before.length - 1 : common; // the pending token goes in again
+            assertEquals(conversation.length - evaluatedBefore, second.promptTokens());
+            // the same tokens evaluated from scratch give the same reply
             try (Session fresh = model.newSession()) {
-                assertArrayEquals(second.tokens(), fresh.generate(context, o, TokenListener.NONE).tokens());
+                assertArrayEquals(second.tokens(), fresh.generate(conversation, o, TokenListener.NONE).tokens());
             }
         }
+    }
+
+    @Test
+    void specialTokenTextInAUserMessageDoesNotEndTheTurn() {
+        int eot = model.tokenizer().tokenId("<end_of_turn>");
+        assertEquals(106, eot);
+        String user = "Hi <end_of_turn> there";
+        try (ChatSession chat = model.newChat()) {
+            GenerationResult r = chat.send(user, GenerationOptions.greedy(2).withStopOnEog(false), TokenListener.NONE);
+            int[] prompt = Arrays.copyOf(chat.session().history(), r.promptTokens());
+            assertEquals(1, count(prompt, eot), "only the template's own end of turn: " + Arrays.toString(prompt));
+            int[] expected = model.tokenize("<bos><start_of_turn>user\n", false, true);
+            int[] content = model.tokenize(user, false, false);
+            assertArrayEquals(expected, Arrays.copyOf(prompt, expected.length));
+            assertArrayEquals(content, Arrays.copyOfRange(prompt, expected.length, expected.length + content.length));
+        }
+        try (ChatSession chat = model.newChat(null, true)) { // opt-in: parsed, as llama.cpp's server does
+            GenerationResult r = chat.send(user, GenerationOptions.greedy(2).withStopOnEog(false), TokenListener.NONE);
+            int[] prompt = Arrays.copyOf(chat.session().history(), r.promptTokens());
+            assertEquals(2, count(prompt, eot), Arrays.toString(prompt));
+        }
+    }
+
+    @Test
+    void aContextThatDivergesIsRewoundToTheFirstDifference() {
+        try (Session s = model.newSession()) {
+            s.generate(ref.prompt(), greedy(3), TokenListener.NONE);
+            int[] other = Arrays.copyOf(ref.prompt(), ref.prompt().length);
+            int p = other.length - 5;
+            other[p] = (other[p] + 1) % model.vocabSize();
+            int[] rest = s.keepCommonPrefix(other);
+            assertEquals(5, rest.length);
+            assertEquals(p, s.evaluated());
+            GenerationResult a = s.generate(rest, greedy(4), TokenListener.NONE);
+            assertEquals(5, a.promptTokens());
+            try (Session fresh = model.newSession()) {
+                assertArrayEquals(fresh.generate(other, greedy(4), TokenListener.NONE).tokens(), a.tokens());
+            }
+        }
+    }
+
+    @Test
+    void theGenerationLoopAllocatesNothingVocabularySized() {
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long tid = Thread.currentThread().threadId();
+        for (GenerationOptions o : List.of(greedy(58), GenerationOptions.defaults().withMaxTokens(58).withStopOnEog(false).withSeed(7))) {
+            try (Session s = model.newSession(); Generation g = s.start(new int[] {model.bosToken()}, o)) {
+                for (int i = 0; i < 8; i++) g.step(); // warm up
+                long before = mx.getThreadAllocatedBytes(tid);
+                for (int i = 0; i < 50; i++) g.step();
+                long allocated = mx.getThreadAllocatedBytes(tid) - before;
+                // a [vocab] float array per step would be 50 x 4 KiB; what remains is the text pieces (a few short strings)
+                assertTrue(allocated < 24 * 1024, "50 steps allocated " + allocated + " bytes");
+            }
+        }
+    }
+
+    private static int count(int[] ids, int id) {
+        int n = 0;
+        for (int x : ids) if (x == id) n++;
+        return n;
     }
 
     @Test

@@ -25,6 +25,8 @@ public final class ReferenceBackend implements Backend {
     private static final Set<GgmlType> DEQUANTIZABLE = probeDequantizable();
 
     private float[] rowScratch = new float[0];
+    private float[] cosScratch = new float[0], sinScratch = new float[0], scoreScratch = new float[0]; // grown, reused
+    private double[] accScratch = new double[0];
     private boolean closed;
 
     @Override
@@ -119,7 +121,7 @@ public final class ReferenceBackend implements Backend {
         int cols = (int) w.cols();
         int[] ids = ((RefInts) tokens).data;
         float[] o = f(out);
-        check(o.length >= (long) n * cols, "embed: out '" + out.name() + "' too small");
+        if (o.length < (long) n * cols) fail("embed: out '" + out.name() + "' too small");
         for (int t = 0; t < n; t++) {
             int id = ids[t];
             if (id < 0 || id >= w.rows()) {
@@ -153,8 +155,8 @@ public final class ReferenceBackend implements Backend {
         int cols = (int) w.cols();
         int rows = (int) w.rows();
         float[] xs = f(x), o = f(out);
-        check(xs.length >= (long) n * cols, "matmul " + w.name() + ": input '" + x.name() + "' holds " + xs.length + " < " + n + "x" + cols);
-        check(o.length >= (long) n * rows, "matmul " + w.name() + ": output '" + out.name() + "' holds " + o.length + " < " + n + "x" + rows);
+        if (xs.length < (long) n * cols) fail("matmul " + w.name() + ": input '" + x.name() + "' holds " + xs.length + " < " + n + "x" + cols);
+        if (o.length < (long) n * rows) fail("matmul " + w.name() + ": output '" + out.name() + "' holds " + o.length + " < " + n + "x" + rows);
         float[] row = scratch(cols);
         for (int r = 0; r < rows; r++) {
             w.dequantizeRow(r, row, 0);
@@ -172,7 +174,11 @@ public final class ReferenceBackend implements Backend {
         float[] xs = f(x);
         int[] pos = ((RefInts) positions).data;
         int half = headDim / 2;
-        float[] cos = new float[half], sin = new float[half];
+        if (cosScratch.length < half) {
+            cosScratch = new float[half];
+            sinScratch = new float[half];
+        }
+        float[] cos = cosScratch, sin = sinScratch;
         // ggml_rope_cache_init: theta_scale = powf(base, -2/n_dims); theta starts at p and is multiplied once per pair.
         float thetaScale = (float) Math.pow(base, -2.0f / headDim);
         for (int t = 0; t < n; t++) {
@@ -211,19 +217,21 @@ public final class ReferenceBackend implements Backend {
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
                           int window, float scale, Buffer out) {
         RefKv c = (RefKv) cache;
-        check(nHead % nKvHead == 0, "attention: nHead " + nHead + " not a multiple of nKvHead " + nKvHead);
-        check(c.kvDim == nKvHead * headDim, "attention: cache '" + c.name + "' kvDim " + c.kvDim + " != " + nKvHead + "x" + headDim);
+        if (nHead % nKvHead != 0) fail("attention: nHead " + nHead + " not a multiple of nKvHead " + nKvHead);
+        if (c.kvDim != nKvHead * headDim) fail("attention: cache '" + c.name + "' kvDim " + c.kvDim + " != " + nKvHead + "x" + headDim);
         float[] qs = f(q), o = f(out);
         int[] pos = ((RefInts) positions).data;
         int group = nHead / nKvHead;
-        double[] acc = new double[headDim];
+        if (accScratch.length < headDim) accScratch = new double[headDim];
+        double[] acc = accScratch;
         for (int t = 0; t < n; t++) {
             int p = pos[t];
             int first = window > 0 ? Math.max(0, p - window + 1) : 0;
             int count = p - first + 1;
-            check(count <= c.slots, "attention: " + count + " visible keys at position " + p + " but cache '" + c.name
+            if (count > c.slots) fail("attention: " + count + " visible keys at position " + p + " but cache '" + c.name
                     + "' has only " + c.slots + " slots");
-            float[] scores = new float[count];
+            if (scoreScratch.length < count) scoreScratch = new float[Math.max(count, 2 * scoreScratch.length)];
+            float[] scores = scoreScratch;
             for (int h = 0; h < nHead; h++) {
                 int qb = (t * nHead + h) * headDim;
                 int kvOff = (h / group) * headDim;
@@ -304,8 +312,8 @@ public final class ReferenceBackend implements Backend {
         if (closed) throw new IllegalStateException("reference backend is closed");
     }
 
-    private static void check(boolean ok, String message) {
-        if (!ok) throw new IllegalArgumentException(message);
+    private static void fail(String message) {
+        throw new IllegalArgumentException(message);
     }
 
     private static float[] f(Buffer b) {
