@@ -10,7 +10,7 @@ public interface BackendProvider {
     /** The name users pass to {@code --backend}. */
     String name();
 
-    /** Higher wins for {@code auto} among available backends (cuda 100, opencl 50, cpu 10, reference 0). */
+    /** Higher wins for {@code auto} among available backends (cuda 100, opencl 50 on a GPU or 5 on CPU-only devices, cpu 10, reference 0); may depend on the devices present. */
     int priority();
 
     /** Whether the backend can run here; if not, why (driver missing, no device, capability too old). */

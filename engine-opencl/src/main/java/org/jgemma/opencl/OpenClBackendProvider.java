@@ -6,7 +6,11 @@ import org.jgemma.backend.BackendOptions;
 import org.jgemma.backend.BackendProvider;
 import org.jgemma.backend.BackendUnavailableException;
 
-/** Registers the OpenCL backend ({@code --backend opencl}, priority 50: after CUDA, before the CPU). */
+/**
+ * Registers the OpenCL backend ({@code --backend opencl}). Priority 50 (after CUDA, before the CPU backend) when
+ * OpenCL sees a GPU or accelerator; 5 when it sees only CPU devices (e.g. PoCL), so {@code auto} then prefers the
+ * native CPU backend, which is much faster on the same cores. {@code --backend opencl} still picks it.
+ */
 public final class OpenClBackendProvider implements BackendProvider {
 
     @Override
@@ -16,7 +20,11 @@ public final class OpenClBackendProvider implements BackendProvider {
 
     @Override
     public int priority() {
-        return 50;
+        try {
+            return ClDevice.list().stream().anyMatch(d -> !d.typeName().equals("CPU")) ? 50 : 5;
+        } catch (RuntimeException | LinkageError e) {
+            return 5;
+        }
     }
 
     @Override
