@@ -31,6 +31,14 @@ public interface Backend extends AutoCloseable {
 
     // ---- memory -------------------------------------------------------------------------------------------
 
+    /**
+     * Called once before a model uploads anything, with what it will need: {@code weightBytes} of packed weights,
+     * {@code kvElements} K and V elements of one session's cache, {@code scratchBytes} of float activations. A backend
+     * that cannot hold them throws {@link BackendUnavailableException} with the numbers and what to try (smaller
+     * context, smaller quantization, another backend) instead of failing halfway through the upload. Default: no check.
+     */
+    default void checkFits(long weightBytes, long kvElements, long scratchBytes) {}
+
     /** Makes a GGUF tensor resident in its packed GGML form (the CPU maps it; GPUs upload it once). */
     Weight upload(GgufTensorInfo tensor);
 

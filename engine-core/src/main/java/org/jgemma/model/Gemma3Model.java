@@ -64,7 +64,21 @@ public final class Gemma3Model {
         if (options.batch() < 1 || options.batch() > options.contextLength()) {
             throw new IllegalArgumentException("batch " + options.batch() + " outside [1, context length " + options.contextLength() + "]");
         }
+        checkFits(f, c, backend, options);
         return new Gemma3Model(c, Gemma3Weights.load(f, c, backend), backend, options);
+    }
+
+    /** Tells the backend what one session of this model will need before any upload (Backend#checkFits). */
+    private static void checkFits(GgufFile f, Gemma3Config c, Backend backend, Options options) {
+        long weights = 0;
+        for (var t : f.tensors()) {
+            if (!t.name().startsWith("v.") && !t.name().startsWith("mm.")) weights += t.byteSize(); // vision tower ignored
+        }
+        long kv = 0;
+        for (int il = 0; il < c.nLayer(); il++) kv += 2L * kvSlots(c, options, il) * c.kvDim();
+        long b = options.batch(), l = Math.min(b, LOGIT_ROWS);
+        long floats = b * (3L * c.nEmbd() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.nFf()) + l * ((long) c.nEmbd() + c.nVocab());
+        backend.checkFits(weights, kv, 4 * floats);
     }
 
     public Gemma3Config config() { return config; }
@@ -81,6 +95,10 @@ public final class Gemma3Model {
 
     /** KV slots for layer {@code il}: the full context on global layers, window + batch on local ones (slot = pos % slots). */
     int kvSlots(int il) {
+        return kvSlots(config, options, il);
+    }
+
+    private static int kvSlots(Gemma3Config config, Options options, int il) {
         int ctx = options.contextLength();
         if (!config.isLocal(il) || options.fullSwaCache()) return ctx;
         return Math.min(ctx, config.slidingWindow() + options.batch());

@@ -19,6 +19,7 @@ import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
 import org.jgemma.backend.Backend;
+import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.backend.Buffer;
 import org.jgemma.backend.IntBuffer;
 import org.jgemma.backend.KvBuffer;
@@ -103,6 +104,14 @@ public final class CudaBackend implements Backend {
     }
 
     // ---- memory -------------------------------------------------------------------------------------------
+
+    /** The f16 KV cache takes 2 bytes an element; fails with the numbers (MemoryEstimate#describe) when it does not fit. */
+    @Override
+    public void checkFits(long weightBytes, long kvElements, long scratchBytes) {
+        long[] info = memInfo();
+        MemoryEstimate e = new MemoryEstimate(weightBytes, Math.multiplyExact(2L, kvElements), scratchBytes, info[0], info[1]);
+        if (!e.fits()) throw new BackendUnavailableException(e.describe(deviceName()));
+    }
 
     @Override
     public Weight upload(GgufTensorInfo t) {
