@@ -111,7 +111,7 @@ final class QuantDot {
             ShortVector v = load16(w, o + 2);
             ShortVector lo = v.and((short) 0xF).sub((short) 8);
             ShortVector hi = v.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).sub((short) 8);
-            IntVector s = madd(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
+            IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -133,7 +133,7 @@ final class QuantDot {
             ShortVector v = load16(w, o + 6);
             ShortVector lo = v.and((short) 0xF).or(high16(qh)).sub((short) 16);
             ShortVector hi = v.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).or(high16(qh >>> 16)).sub((short) 16);
-            IntVector s = madd(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
+            IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
@@ -150,7 +150,7 @@ final class QuantDot {
             ShortVector v = load16(w, o + 4);
             ShortVector lo = v.and((short) 0xF);
             ShortVector hi = v.lanewise(VectorOperators.ASHR, 4).and((short) 0xF);
-            IntVector s = madd(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
+            IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
             mins += h(w, o + 2) * a.s[da + b];
         }
@@ -169,7 +169,7 @@ final class QuantDot {
             ShortVector v = load16(w, o + 8);
             ShortVector lo = v.and((short) 0xF).or(high16(qh));
             ShortVector hi = v.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).or(high16(qh >>> 16));
-            IntVector s = madd(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
+            IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
             mins += h(w, o + 2) * a.s[da + b];
         }
