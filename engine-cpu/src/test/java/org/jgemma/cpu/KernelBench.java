@@ -25,9 +25,12 @@ public final class KernelBench {
                 ActivationQuant.quantize(a, x, 0, 1, k);
                 long rb = t.byteSize(k);
                 float[] out = new float[rows];
+                long[] spent = new long[threads];
                 WorkerPool.Task task = (wk, nw) -> {
                     int per = (rows + nw - 1) / nw, r0 = Math.min(rows, wk * per), r1 = Math.min(rows, r0 + per);
+                    long s0 = System.nanoTime();
                     for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, w.data(), rb * r, a, 0, k);
+                    spent[wk] = System.nanoTime() - s0;
                 };
                 for (int rep = 0; rep < 40; rep++) {
                     long t0 = System.nanoTime();
@@ -36,6 +39,7 @@ public final class KernelBench {
                     if (rep % 10 == 9) {
                         System.out.printf(Locale.ROOT, "%s k=%d rows=%d threads=%d: %.2f GB/s  %.1f Melem/s%n", t, k, rows, threads,
                                 rb * rows / (double) dt, (double) k * rows / dt * 1e3);
+                        if (Boolean.getBoolean("kb.verbose")) System.out.println("  per worker ms: " + java.util.Arrays.toString(java.util.Arrays.stream(spent).map(v -> v / 1000000).toArray()));
                     }
                 }
             }
