@@ -29,6 +29,7 @@ final class Matmul implements WorkerPool.Task {
     private final Q8Activations acts;
     private float[][] scratch; // per worker [2][maxCols]
     private final QuantizeTask quantizeTask = new QuantizeTask();
+    private final MatmulBatched batched;
 
     // the current call
     private CpuWeight w;
@@ -48,6 +49,7 @@ final class Matmul implements WorkerPool.Task {
         this.pool = pool;
         this.acts = new Q8Activations(TILE_MIN_TOKENS - 1, maxCols);
         this.scratch = new float[pool.size()][2 * Math.max(maxCols, 1) + 64];
+        this.batched = new MatmulBatched(pool);
     }
 
     /** Grows the per-worker scratch for rows of {@code cols} (called when weights are uploaded, never per token). */
@@ -56,6 +58,10 @@ final class Matmul implements WorkerPool.Task {
     }
 
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
+        if (n >= TILE_MIN_TOKENS) {
+            batched.run(w, x, n, out);
+            return;
+        }
         this.w = w;
         this.x = x;
         this.out = out;
