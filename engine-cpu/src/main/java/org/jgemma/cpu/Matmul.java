@@ -29,12 +29,16 @@ final class Matmul implements WorkerPool.Task {
     private final Q8Activations acts;
     private float[][] scratch; // per worker [2][maxCols]
     private final QuantizeTask quantizeTask = new QuantizeTask();
+    private final MatmulBatched batched;
 
     // the current call
     private CpuWeight w;
     private float[] x, out;
     private int n, k, rows;
     private boolean intPath;
+    /** Dynamic row chunks of the decode path: the next unclaimed row and the chunk size. */
+    private final java.util.concurrent.atomic.AtomicInteger nextRow = new java.util.concurrent.atomic.AtomicInteger();
+    private int chunkRows;
 
     // activation cache: the last quantized input
     private float[] cachedX;
@@ -45,6 +49,7 @@ final class Matmul implements WorkerPool.Task {
         this.pool = pool;
         this.acts = new Q8Activations(TILE_MIN_TOKENS - 1, maxCols);
         this.scratch = new float[pool.size()][2 * Math.max(maxCols, 1) + 64];
+        this.batched = new MatmulBatched(pool);
     }
 
     /** Grows the per-worker scratch for rows of {@code cols} (called when weights are uploaded, never per token). */
@@ -53,6 +58,10 @@ final class Matmul implements WorkerPool.Task {
     }
 
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
+        if (n >= TILE_MIN_TOKENS) {
+            batched.run(w, x, n, out);
+            return;
+        }
         this.w = w;
         this.x = x;
         this.out = out;
@@ -81,6 +90,9 @@ final class Matmul implements WorkerPool.Task {
                 cachedKind = kind;
             }
         }
+        nextRow.set(0);
+        // ~64 KiB of weights per claim: fine enough to balance, coarse enough that the shared counter stays cold
+        chunkRows = (int) Math.max(4, Math.min((rows + 1) / 2, (64 << 10) / w.rowBytes()));
         pool.run(this);
         this.x = null;
         this.out = null;
@@ -94,18 +106,29 @@ final class Matmul implements WorkerPool.Task {
 
     @Override
     public void run(int worker, int nw) {
+        if (intPath) { // decode: rows claimed in chunks, so a worker slowed by another process does not hold up the rest
+            MemorySegment seg = w.data();
+            long rb = w.rowBytes();
+            GgmlType t = w.type();
+            for (int r0 = nextRow.getAndAdd(chunkRows); r0 < rows; r0 = nextRow.getAndAdd(chunkRows)) {
+                int r1 = Math.min(rows, r0 + chunkRows);
+                if (n == 1) {
+                    for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
+                } else {
+                    for (int r = r0; r < r1; r++) {
+                        for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+                    }
+                }
+            }
+            return;
+        }
         // rows split in contiguous ranges, even-sized so the 2-row tile sees whole pairs
         int per = ((rows + nw - 1) / nw + 1) & ~1;
         int r0 = Math.min(rows, worker * per), r1 = Math.min(rows, r0 + per);
         if (r0 >= r1) return;
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
-        if (intPath) {
-            GgmlType t = w.type();
-            for (int r = r0; r < r1; r++) {
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
-            }
-        } else if (n == 1 && w.type() == GgmlType.F32) {
+        if (n == 1 && w.type() == GgmlType.F32) {
             for (int r = r0; r < r1; r++) out[r] = dotF32(seg, rb * r, x, 0, k);
         } else {
             tiled(seg, rb, r0, r1, scratch[worker]);

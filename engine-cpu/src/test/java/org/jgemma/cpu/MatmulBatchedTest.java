@@ -1,0 +1,57 @@
+package org.jgemma.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.stream.Stream;
+
+import org.jgemma.backend.TestWeights;
+import org.jgemma.cpu.CpuMemory.CpuWeight;
+import org.jgemma.ggml.GgmlType;
+import org.jgemma.gguf.GgufTensorInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The prompt-batch matmul ({@link MatmulBatched}, through {@link Matmul} on two workers) against its scalar twin
+ * {@link MatmulBatchedReference} on seeded random weights: token counts that are not multiples of the 16-token tile
+ * (4, 7, 33), row counts that leave a partial 6-row panel, and K with a ragged last 256-column block.
+ */
+class MatmulBatchedTest {
+    static Stream<Arguments> cases() {
+        return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
+                        GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)
+                .flatMap(t -> Stream.of(4, 7, 33).map(n -> Arguments.of(t, n)));
+    }
+
+    @ParameterizedTest(name = "{0} n={1}")
+    @MethodSource("cases")
+    void batchedEqualsItsTwin(GgmlType type, int n) {
+        // K: ragged last block (32-blocks: 288 = 256 + 32; 256-blocks: 768 = 3 blocks; floats: 263, odd); 37 rows = 6·6 + 1
+        int k = type.blockSize == 256 ? 768 : type.blockSize == 32 ? 288 : 263, rows = 37;
+        GgufTensorInfo info = TestWeights.random("w", type, rows, k, 400 + type.id + n);
+        CpuWeight w = new CpuWeight("w", type, k, rows, info.data(), type.byteSize(k));
+        float[] x = TestWeights.gaussian(n * k, 1.0, 500 + n);
+        x[3] = 0;
+        x[k + 5] = 25f;
+        float[] want = new float[n * rows], got = new float[n * rows];
+        MatmulBatchedReference.matmul(w, x, n, want);
+        try (WorkerPool pool = new WorkerPool(2)) {
+            Matmul m = new Matmul(pool, k);
+            m.run(w, x, 0, n, got);
+            // a second call with fewer tokens reuses the grown scratch
+            m.run(w, x, 1, 4, got);
+            m.run(w, x, 2, n, got);
+        }
+        float[] row = new float[k];
+        for (int r = 0; r < rows; r++) {
+            org.jgemma.ggml.Dequantize.dequantizeRow(type, info.data(), w.rowBytes() * r, row, 0, k);
+            for (int t = 0; t < n; t++) {
+                double mag = 0;
+                for (int i = 0; i < k; i++) mag += Math.abs(row[i] * x[t * k + i]);
+                // same products in float32, only the summation order differs
+                assertEquals(want[t * rows + r], got[t * rows + r], 1e-5 * mag + 1e-30, type + " n=" + n + " row " + r + " token " + t);
+            }
+        }
+    }
+}
