@@ -78,6 +78,23 @@ public interface Backend extends AutoCloseable {
     void matmul(Weight w, Buffer x, int n, Buffer out);
 
     /**
+     * Two matmuls of the same input: {@code out1 = W1·x}, {@code out2 = W2·x} (gemma3's FFN gate and up). A backend may
+     * run them as one kernel launch / one parallel region; the default runs {@link #matmul} twice. out1 and out2 differ
+     * from each other and from x.
+     */
+    default void matmul2(Weight w1, Weight w2, Buffer x, int n, Buffer out1, Buffer out2) {
+        matmul(w1, x, n, out1);
+        matmul(w2, x, n, out2);
+    }
+
+    /** Three matmuls of the same input (gemma3's Q, K and V projections); see {@link #matmul2}. */
+    default void matmul3(Weight w1, Weight w2, Weight w3, Buffer x, int n, Buffer out1, Buffer out2, Buffer out3) {
+        matmul(w1, x, n, out1);
+        matmul(w2, x, n, out2);
+        matmul(w3, x, n, out3);
+    }
+
+    /**
      * NeoX RoPE in place on x = [n][nHeads][headDim], token t at position {@code positions[t]}: pairs (i, i+headDim/2),
      * angle {@code freqScale · p · base^(-2i/headDim)} computed as ggml does (FACTS §3.6).
      */

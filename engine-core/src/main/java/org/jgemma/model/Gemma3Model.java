@@ -286,9 +286,7 @@ public final class Gemma3Model {
                 Gemma3Weights.Layer w = weights.layers().get(il);
                 backend.rmsNorm(x, w.attnNorm(), n, ne, eps, h);
                 dump("attn_norm", il, h, n, ne);
-                backend.matmul(w.wq(), h, n, q);
-                backend.matmul(w.wk(), h, n, k);
-                backend.matmul(w.wv(), h, n, v);
+                backend.matmul3(w.wq(), w.wk(), w.wv(), h, n, q, k, v);
                 dump("Qcur", il, q, n, c.qDim());
                 dump("Kcur", il, k, n, c.kvDim());
                 dump("Vcur", il, v, n, c.kvDim());
@@ -311,8 +309,7 @@ public final class Gemma3Model {
                 dump("sa_out", il, x, n, ne);
                 backend.rmsNorm(x, w.ffnNorm(), n, ne, eps, h);
                 dump("ffn_norm", il, h, n, ne);
-                backend.matmul(w.ffnGate(), h, n, gate);
-                backend.matmul(w.ffnUp(), h, n, up);
+                backend.matmul2(w.ffnGate(), w.ffnUp(), h, n, gate, up);
                 backend.geglu(gate, up, (long) n * c.nFf(), gate);                          // gelu_tanh(gate) * up
                 dump("ffn_geglu", il, gate, n, c.nFf());
                 backend.matmul(w.ffnDown(), gate, n, a);

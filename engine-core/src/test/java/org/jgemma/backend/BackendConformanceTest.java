@@ -144,6 +144,55 @@ public abstract class BackendConformanceTest {
         return download(b, out, n * rows);
     }
 
+    /** Weight types of the fused matmuls: one type per output, mixed as Q4_K_M files mix them (Q5_0 q/k, Q8_0 or Q6_K v). */
+    static Stream<Arguments> fusedTypes() {
+        return Stream.of(
+                Arguments.of(GgmlType.Q5_0, GgmlType.Q5_0, GgmlType.Q6_K, 1),
+                Arguments.of(GgmlType.Q5_0, GgmlType.Q5_0, GgmlType.Q8_0, 2),
+                Arguments.of(GgmlType.Q8_0, GgmlType.Q8_0, GgmlType.Q8_0, 1),
+                Arguments.of(GgmlType.Q4_K, GgmlType.Q4_1, GgmlType.Q8_0, 3),
+                Arguments.of(GgmlType.Q4_K, GgmlType.F32, GgmlType.Q4_1, 1),
+                Arguments.of(GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, 5));
+    }
+
+    /**
+     * matmul3 and matmul2 against separate matmuls on the reference: three weights of different row counts (and
+     * types) on one input, each output under its type's matmul budget.
+     */
+    @ParameterizedTest(name = "matmul3/matmul2 {0},{1},{2} n={3}")
+    @MethodSource("fusedTypes")
+    void fusedMatmul(GgmlType t1, GgmlType t2, GgmlType t3, int n) {
+        GgmlType[] types = {t1, t2, t3};
+        for (GgmlType t : types) assumeSupported(Op.MATMUL, t);
+        int cols = 512;
+        int[] rows = {96, 40, 72};
+        GgufTensorInfo[] w = new GgufTensorInfo[3];
+        for (int i = 0; i < 3; i++) w[i] = TestWeights.random("w" + i, types[i], rows[i], cols, 3000 + 17 * i + types[i].id);
+        float[] x = TestWeights.gaussian(n * cols, 1.0, 11 + n);
+        float[][] expected = new float[3][];
+        for (int i = 0; i < 3; i++) expected[i] = runMatmul(ref, w[i], x, n, rows[i]);
+
+        Weight[] wt = new Weight[3];
+        for (int i = 0; i < 3; i++) wt[i] = backend.upload(w[i]);
+        Buffer xb = upload(backend, x, "x");
+        Buffer[] out = new Buffer[3];
+        for (int i = 0; i < 3; i++) out[i] = backend.allocate((long) n * rows[i], "out" + i);
+        backend.matmul3(wt[0], wt[1], wt[2], xb, n, out[0], out[1], out[2]);
+        for (int i = 0; i < 3; i++) {
+            int o = i;
+            double err = relError(download(backend, out[i], n * rows[i]), expected[i]);
+            double budget = MATMUL_BUDGET.get(types[i]);
+            assertTrue(err <= budget, () -> backend.name() + " matmul3 output " + o + " " + types[o] + " n=" + n + ": error " + err + " > budget " + budget);
+        }
+        // matmul2 on the last two, into fresh buffers
+        Buffer o1 = backend.allocate((long) n * rows[1], "o1"), o2 = backend.allocate((long) n * rows[2], "o2");
+        backend.matmul2(wt[1], wt[2], xb, n, o1, o2);
+        double e1 = relError(download(backend, o1, n * rows[1]), expected[1]);
+        double e2 = relError(download(backend, o2, n * rows[2]), expected[2]);
+        assertTrue(e1 <= MATMUL_BUDGET.get(t2), () -> backend.name() + " matmul2 output 0 " + t2 + " n=" + n + ": error " + e1);
+        assertTrue(e2 <= MATMUL_BUDGET.get(t3), () -> backend.name() + " matmul2 output 1 " + t3 + " n=" + n + ": error " + e2);
+    }
+
     @ParameterizedTest(name = "embed {0}")
     @MethodSource("weightTypes")
     void embed(GgmlType type, int n) {

@@ -154,6 +154,53 @@ public final class CpuBackend implements Backend {
         ob.touch();
     }
 
+    /** Decode (n < 4) on quantized weights: one parallel region over the rows of both; otherwise two matmuls. */
+    @Override
+    public void matmul2(Weight w1, Weight w2, Buffer x, int n, Buffer out1, Buffer out2) {
+        CpuWeight a = (CpuWeight) w1, b = (CpuWeight) w2;
+        if (!Matmul.decodePath(a, n) || !Matmul.decodePath(b, n) || a.cols() != b.cols()) {
+            matmul(w1, x, n, out1);
+            matmul(w2, x, n, out2);
+            return;
+        }
+        CpuBuffer xb = buf(x), o1 = checkedOut(a, xb, n, out1), o2 = checkedOut(b, xb, n, out2);
+        if (o1 == o2) throw new IllegalArgumentException("matmul2 " + a.name() + ", " + b.name() + ": outputs must differ");
+        matmul.runFused(a, b, null, xb.data, xb.version, n, o1.data, o2.data, null);
+        o1.touch();
+        o2.touch();
+    }
+
+    /** Decode (n < 4) on quantized weights: one parallel region over the rows of all three; otherwise three matmuls. */
+    @Override
+    public void matmul3(Weight w1, Weight w2, Weight w3, Buffer x, int n, Buffer out1, Buffer out2, Buffer out3) {
+        CpuWeight a = (CpuWeight) w1, b = (CpuWeight) w2, c = (CpuWeight) w3;
+        if (!Matmul.decodePath(a, n) || !Matmul.decodePath(b, n) || !Matmul.decodePath(c, n) || a.cols() != b.cols() || a.cols() != c.cols()) {
+            matmul(w1, x, n, out1);
+            matmul(w2, x, n, out2);
+            matmul(w3, x, n, out3);
+            return;
+        }
+        CpuBuffer xb = buf(x), o1 = checkedOut(a, xb, n, out1), o2 = checkedOut(b, xb, n, out2), o3 = checkedOut(c, xb, n, out3);
+        if (o1 == o2 || o1 == o3 || o2 == o3) {
+            throw new IllegalArgumentException("matmul3 " + a.name() + ", " + b.name() + ", " + c.name() + ": outputs must differ");
+        }
+        matmul.runFused(a, b, c, xb.data, xb.version, n, o1.data, o2.data, o3.data);
+        o1.touch();
+        o2.touch();
+        o3.touch();
+    }
+
+    /** The CPU buffer of {@code out}, checked to hold n rows of w's output and to differ from x. */
+    private static CpuBuffer checkedOut(CpuWeight w, CpuBuffer xb, int n, Buffer out) {
+        CpuBuffer ob = buf(out);
+        if ((long) n * w.cols() > xb.data.length || (long) n * w.rows() > ob.data.length) {
+            throw new IllegalArgumentException("matmul " + w.name() + " [" + w.rows() + "x" + w.cols() + "] with " + n + " tokens: x "
+                    + xb.name + " [" + xb.data.length + "] or out " + ob.name + " [" + ob.data.length + "] too small");
+        }
+        if (xb == ob) throw new IllegalArgumentException("matmul " + w.name() + ": out must differ from x");
+        return ob;
+    }
+
     @Override
     public void rope(Buffer x, int n, int nHeads, int headDim, IntBuffer positions, float base, float freqScale) {
         float[] d = buf(x).data;

@@ -26,7 +26,8 @@ final class Matmul implements WorkerPool.Task {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(QuantDot.LE);
 
     private final WorkerPool pool;
-    private final Q8Activations acts;
+    /** Quantized activations per vec_dot_type (Q8_0, Q8_1, Q8_K): a fused call may mix weight types. */
+    private final Q8Activations[] actsByKind = new Q8Activations[3];
     private float[][] scratch; // per worker [2][maxCols]
     private final QuantizeTask quantizeTask = new QuantizeTask();
     private final MatmulBatched batched;
@@ -36,18 +37,26 @@ final class Matmul implements WorkerPool.Task {
     private float[] x, out;
     private int n, k, rows;
     private boolean intPath;
-    /** Dynamic row chunks of the decode path: the next unclaimed row and the chunk size. */
+    /**
+     * The decode path's segments: up to 3 weights on the same input (a fused Q/K/V or gate/up call), their rows
+     * concatenated: segment s holds global rows [segEnd[s-1], segEnd[s]).
+     */
+    private final CpuWeight[] segW = new CpuWeight[3];
+    private final float[][] segOut = new float[3][];
+    private final Q8Activations[] segActs = new Q8Activations[3];
+    private final int[] segEnd = new int[3];
+    private int segs;
+    /** Dynamic row chunks of the decode path: the next unclaimed global row and the chunk size. */
     private final java.util.concurrent.atomic.AtomicInteger nextRow = new java.util.concurrent.atomic.AtomicInteger();
     private int chunkRows;
 
-    // activation cache: the last quantized input
-    private float[] cachedX;
-    private int cachedVersion = -1, cachedN, cachedK;
-    private GgmlType cachedKind;
+    // activation cache per kind: the last quantized input
+    private final float[][] cachedX = new float[3][];
+    private final int[] cachedVersion = {-1, -1, -1}, cachedN = new int[3], cachedK = new int[3];
 
     Matmul(WorkerPool pool, int maxCols) {
         this.pool = pool;
-        this.acts = new Q8Activations(TILE_MIN_TOKENS - 1, maxCols);
+        for (int i = 0; i < 3; i++) actsByKind[i] = new Q8Activations(TILE_MIN_TOKENS - 1, maxCols);
         this.scratch = new float[pool.size()][2 * Math.max(maxCols, 1) + 64];
         this.batched = new MatmulBatched(pool);
     }
@@ -57,9 +66,20 @@ final class Matmul implements WorkerPool.Task {
         if (scratch[0].length < 2 * cols + 64) scratch = new float[pool.size()][2 * cols + 64];
     }
 
+    /** Whether {@code run} on this weight with n tokens takes the int8 decode path (the one {@link #runFused} needs). */
+    static boolean decodePath(CpuWeight w, int n) {
+        return n < TILE_MIN_TOKENS && Q8Activations.kindFor(w.type()) != null;
+    }
+
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
         if (n >= TILE_MIN_TOKENS) {
             batched.run(w, x, n, out);
+            return;
+        }
+        if (decodePath(w, n)) {
+            segW[0] = w;
+            segOut[0] = out;
+            decode(1, x, xVersion, n);
             return;
         }
         this.w = w;
@@ -68,56 +88,95 @@ final class Matmul implements WorkerPool.Task {
         this.n = n;
         this.k = (int) w.cols();
         this.rows = (int) w.rows();
-        GgmlType kind = Q8Activations.kindFor(w.type());
-        intPath = kind != null && n < TILE_MIN_TOKENS;
-        if (intPath) {
-            if (k % 256 != 0 && kind == GgmlType.Q8_K) throw new IllegalArgumentException(w.name() + ": " + k + " columns is not a multiple of 256");
-            if (acts.capacityRows(k) < n) throw new IllegalStateException("activation scratch too small for " + w.name());
-            if (cachedX != x || cachedVersion != xVersion || cachedN != n || cachedK != k || cachedKind != kind) {
-                acts.kind = kind;
-                acts.rows = n;
-                acts.cols = k;
-                if (n == 1 || pool.size() == 1) {
-                    ActivationQuant.quantize(acts, x, 0, n, k);
-                } else {
-                    quantizeTask.set(x, n, k);
-                    pool.run(quantizeTask);
-                }
-                cachedX = x;
-                cachedVersion = xVersion;
-                cachedN = n;
-                cachedK = k;
-                cachedKind = kind;
-            }
-        }
-        nextRow.set(0);
-        // ~64 KiB of weights per claim: fine enough to balance, coarse enough that the shared counter stays cold
-        chunkRows = (int) Math.max(4, Math.min((rows + 1) / 2, (64 << 10) / w.rowBytes()));
+        intPath = false;
         pool.run(this);
         this.x = null;
         this.out = null;
         this.w = null;
     }
 
+    /**
+     * Two or three weights with the same column count on the same input, all on the decode path
+     * ({@link #decodePath}): one activation quantization per kind and ONE parallel region over their concatenated rows.
+     */
+    void runFused(CpuWeight w1, CpuWeight w2, CpuWeight w3, float[] x, int xVersion, int n, float[] out1, float[] out2, float[] out3) {
+        segW[0] = w1;
+        segW[1] = w2;
+        segOut[0] = out1;
+        segOut[1] = out2;
+        if (w3 != null) {
+            segW[2] = w3;
+            segOut[2] = out3;
+        }
+        decode(w3 != null ? 3 : 2, x, xVersion, n);
+    }
+
+    /** The decode path on segW/segOut[0..count). */
+    private void decode(int count, float[] x, int xVersion, int n) {
+        int k = (int) segW[0].cols();
+        int total = 0;
+        long maxRowBytes = 0;
+        for (int s = 0; s < count; s++) {
+            CpuWeight sw = segW[s];
+            if (sw.cols() != k) throw new IllegalArgumentException(sw.name() + ": " + sw.cols() + " columns, expected " + k + " as " + segW[0].name());
+            segActs[s] = quantized(sw, x, xVersion, n, k);
+            total += (int) sw.rows();
+            segEnd[s] = total;
+            maxRowBytes = Math.max(maxRowBytes, sw.rowBytes());
+        }
+        this.segs = count;
+        this.n = n;
+        this.k = k;
+        this.rows = total;
+        intPath = true;
+        nextRow.set(0);
+        // ~64 KiB of weights per claim: fine enough to balance, coarse enough that the shared counter stays cold
+        chunkRows = (int) Math.max(4, Math.min((total + 1) / 2, (64 << 10) / maxRowBytes));
+        pool.run(this);
+        for (int s = 0; s < count; s++) {
+            segW[s] = null;
+            segOut[s] = null;
+        }
+    }
+
+    /** The activations x = [n][k] quantized to w's vec_dot_type, reusing the last quantization of the same input. */
+    private Q8Activations quantized(CpuWeight w, float[] x, int xVersion, int n, int k) {
+        GgmlType kind = Q8Activations.kindFor(w.type());
+        int ki = kind == GgmlType.Q8_0 ? 0 : kind == GgmlType.Q8_1 ? 1 : 2;
+        Q8Activations acts = actsByKind[ki];
+        if (k % 256 != 0 && kind == GgmlType.Q8_K) throw new IllegalArgumentException(w.name() + ": " + k + " columns is not a multiple of 256");
+        if (acts.capacityRows(k) < n) throw new IllegalStateException("activation scratch too small for " + w.name());
+        if (cachedX[ki] != x || cachedVersion[ki] != xVersion || cachedN[ki] != n || cachedK[ki] != k) {
+            acts.kind = kind;
+            acts.rows = n;
+            acts.cols = k;
+            if (n == 1 || pool.size() == 1) {
+                ActivationQuant.quantize(acts, x, 0, n, k);
+            } else {
+                quantizeTask.set(acts, x, n, k);
+                pool.run(quantizeTask);
+            }
+            cachedX[ki] = x;
+            cachedVersion[ki] = xVersion;
+            cachedN[ki] = n;
+            cachedK[ki] = k;
+        }
+        return acts;
+    }
+
     /** Forgets the cached activation quantization (an op may have written the input without a version bump). */
     void invalidate() {
-        cachedX = null;
+        java.util.Arrays.fill(cachedX, null);
     }
 
     @Override
     public void run(int worker, int nw) {
         if (intPath) { // decode: rows claimed in chunks, so a worker slowed by another process does not hold up the rest
-            MemorySegment seg = w.data();
-            long rb = w.rowBytes();
-            GgmlType t = w.type();
-            for (int r0 = nextRow.getAndAdd(chunkRows); r0 < rows; r0 = nextRow.getAndAdd(chunkRows)) {
-                int r1 = Math.min(rows, r0 + chunkRows);
-                if (n == 1) {
-                    for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
-                } else {
-                    for (int r = r0; r < r1; r++) {
-                        for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
-                    }
+            for (int g0 = nextRow.getAndAdd(chunkRows); g0 < rows; g0 = nextRow.getAndAdd(chunkRows)) {
+                int g1 = Math.min(rows, g0 + chunkRows);
+                for (int s = 0, start = 0; s < segs && start < g1; start = segEnd[s++]) {
+                    int a = Math.max(g0, start), b = Math.min(g1, segEnd[s]);
+                    if (a < b) decodeRows(segW[s], segActs[s], segOut[s], a - start, b - start);
                 }
             }
             return;
@@ -132,6 +191,22 @@ final class Matmul implements WorkerPool.Task {
             for (int r = r0; r < r1; r++) out[r] = dotF32(seg, rb * r, x, 0, k);
         } else {
             tiled(seg, rb, r0, r1, scratch[worker]);
+        }
+    }
+
+    /** Rows [r0, r1) of one weight on the decode path: out[tok][r] for tok < n. */
+    private void decodeRows(CpuWeight w, Q8Activations acts, float[] out, int r0, int r1) {
+        MemorySegment seg = w.data();
+        long rb = w.rowBytes();
+        GgmlType t = w.type();
+        int k = this.k, n = this.n;
+        if (n == 1) {
+            for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
+        } else {
+            int rows = (int) w.rows();
+            for (int r = r0; r < r1; r++) {
+                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+            }
         }
     }
 
@@ -220,10 +295,12 @@ final class Matmul implements WorkerPool.Task {
 
     /** Quantizes the activation rows, tokens split across workers. */
     private final class QuantizeTask implements WorkerPool.Task {
+        private Q8Activations acts;
         private float[] qx;
         private int qn, qk;
 
-        void set(float[] x, int n, int k) {
+        void set(Q8Activations a, float[] x, int n, int k) {
+            acts = a;
             qx = x;
             qn = n;
             qk = k;
