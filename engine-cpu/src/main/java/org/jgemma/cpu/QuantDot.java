@@ -122,21 +122,39 @@ final class QuantDot {
         return ShortVector.broadcast(S256, (short) bits).mul(POW).lanewise(VectorOperators.ASHR, 15).and((short) 16);
     }
 
+    /** 16 bytes at {@code o}, zero-extended to 16 shorts. */
+    static ShortVector load16u(MemorySegment w, long o) {
+        return (ShortVector) ByteVector.fromMemorySegment(B128, w, o, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S256, 0);
+    }
+
+    /** 0xFFF0 (-16 above a nibble) per lane j whose bit j of {@code bits} is set, else 0. */
+    private static ShortVector minus16(int bits) {
+        return ShortVector.broadcast(S256, (short) bits).mul(POW).lanewise(VectorOperators.ASHR, 15).and((short) 0xFFF0);
+    }
+
+    /**
+     * Q5_0: q - 16 = nibble | 0xFFF0 where the 5th bit is clear, so the offset costs no subtraction (ggml's AVX2
+     * ggml_vec_dot_q5_0_q8_0 does the same in bytes: andnot(bits, 0xF0) | nibble). Weight bytes are zero-extended so the
+     * high nibble needs only a shift.
+     */
     static float dotQ5_0(MemorySegment w, long off, Q8Activations a, int r, int k) {
         short[] q = a.q;
         int qa = r * k, da = r * (k / 32), nb = k / 32;
         FloatVector acc = FloatVector.zero(F256);
         for (int b = 0; b < nb; b++) {
             long o = off + 22L * b;
-            int y = qa + 32 * b;
-            int qh = w.get(I32, o + 2);
-            ShortVector v = load16(w, o + 6);
-            ShortVector lo = v.and((short) 0xF).or(high16(qh)).sub((short) 16);
-            ShortVector hi = v.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).or(high16(qh >>> 16)).sub((short) 16);
-            IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
-            acc = fmaS(s, h(w, o) * a.d[da + b], acc);
+            acc = fmaS(blockQ5_0(w, o, q, qa + 32 * b), h(w, o) * a.d[da + b], acc);
         }
         return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Σ (q5 - 16)·q8 of the Q5_0 block at o with the activations q[y..y+32), in 8 int lanes. */
+    private static IntVector blockQ5_0(MemorySegment w, long o, short[] q, int y) {
+        int clear = ~w.get(I32, o + 2);
+        ShortVector v = load16u(w, o + 6);
+        ShortVector lo = v.and((short) 0xF).or(minus16(clear));
+        ShortVector hi = v.lanewise(VectorOperators.LSHR, 4).or(minus16(clear >>> 16));
+        return QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
     }
 
     static float dotQ4_1(MemorySegment w, long off, Q8Activations a, int r, int k) {
