@@ -169,6 +169,12 @@ final class Matmul implements WorkerPool.Task {
         java.util.Arrays.fill(cachedX, null);
     }
 
+    /** The decode path claims row chunks: when the caller returns, every row is done. */
+    @Override
+    public boolean dynamic() {
+        return intPath;
+    }
+
     @Override
     public void run(int worker, int nw) {
         if (intPath) { // decode: rows claimed in chunks, so a worker slowed by another process does not hold up the rest

@@ -12,7 +12,19 @@ final class WorkerPool implements AutoCloseable {
     /** Work for one parallel region: worker {@code w} of {@code n} does its share. */
     interface Task {
         void run(int w, int n);
+
+        /**
+         * True if the caller's {@code run(0, n)} leaves nothing undone whatever the other workers did (work is claimed
+         * dynamically): then a worker that has not started by the time the caller returns is skipped instead of
+         * waited for (on a shared machine a parked or preempted worker can take milliseconds to wake).
+         */
+        default boolean dynamic() {
+            return false;
+        }
     }
+
+    /** Gate bit: set by the caller once it stops admitting late workers (dynamic tasks). */
+    private static final long CLOSED = 1L << 62;
 
     private static final int SPINS = 20_000;
 
@@ -21,6 +33,10 @@ final class WorkerPool implements AutoCloseable {
     private volatile Task task;
     private volatile long generation;
     private final AtomicInteger pending = new AtomicInteger();
+    /** (generation << 16) | workers admitted, plus CLOSED: a worker runs a task only if it enters this gate. */
+    private final java.util.concurrent.atomic.AtomicLong gate = new java.util.concurrent.atomic.AtomicLong();
+    /** Admitted workers that have finished the current task. */
+    private final AtomicInteger done = new AtomicInteger();
     private volatile boolean closed;
     private volatile Throwable failure;
     private volatile Thread caller;
@@ -52,17 +68,25 @@ final class WorkerPool implements AutoCloseable {
         }
         caller = Thread.currentThread();
         failure = null;
-        pending.set(n - 1);
+        long gen = generation + 1;
+        done.set(0);
+        gate.set(gen << 16); // open, nobody admitted; published before the task and the generation
         task = t;
-        generation++;
+        generation = gen;
         for (int i = 1; i < n; i++) {
             if (sleeping.get(i) != 0) LockSupport.unpark(threads[i - 1]);
         }
+        boolean dynamic = t.dynamic();
         try {
             t.run(0, n);
         } finally {
+            int expected = n - 1; // static tasks: every worker must run its share
+            if (dynamic) { // close the gate: workers not admitted yet will skip this task
+                long g = gate.getAndAdd(CLOSED);
+                expected = (int) (g & 0xFFFF);
+            }
             int spins = 0;
-            while (pending.get() != 0) {
+            while (done.get() < expected) {
                 if (++spins < SPINS) Thread.onSpinWait();
                 else LockSupport.parkNanos(this, 50_000);
             }
@@ -90,15 +114,27 @@ final class WorkerPool implements AutoCloseable {
                 }
             }
             if (closed) return;
-            seen = generation;
+            long gen = generation;
+            seen = gen;
             Task t = task;
+            if (!enter(gen)) continue; // the caller finished this dynamic task without us
             try {
                 if (t != null) t.run(w, n);
             } catch (Throwable e) {
                 failure = e;
             } finally {
-                if (pending.decrementAndGet() == 0) LockSupport.unpark(caller);
+                done.incrementAndGet();
+                LockSupport.unpark(caller);
             }
+        }
+    }
+
+    /** Admits this worker to generation {@code gen}'s task unless the gate moved on or was closed. */
+    private boolean enter(long gen) {
+        while (true) {
+            long g = gate.get();
+            if ((g & CLOSED) != 0 || (g >>> 16) != gen) return false;
+            if (gate.compareAndSet(g, g + 1)) return true;
         }
     }
 

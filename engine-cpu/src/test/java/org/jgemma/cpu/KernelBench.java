@@ -39,7 +39,7 @@ public final class KernelBench {
                     if (rep % 10 == 9) {
                         System.out.printf(Locale.ROOT, "%s k=%d rows=%d threads=%d: %.2f GB/s  %.1f Melem/s%n", t, k, rows, threads,
                                 rb * rows / (double) dt, (double) k * rows / dt * 1e3);
-                        if (Boolean.getBoolean("kb.verbose")) System.out.println("  per worker ms: " + java.util.Arrays.toString(java.util.Arrays.stream(spent).map(v -> v / 1000000).toArray()));
+                        if (Boolean.getBoolean("kb.verbose")) System.out.println("  per worker us: " + java.util.Arrays.toString(java.util.Arrays.stream(spent).map(v -> v / 1000).toArray()) + ", call us: " + dt / 1000);
                     }
                 }
             }
