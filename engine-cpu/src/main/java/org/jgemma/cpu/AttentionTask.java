@@ -9,7 +9,7 @@ import org.jgemma.cpu.CpuMemory.CpuKv;
  * Causal grouped-query attention with an optional sliding window over a float32 KV cache (FACTS §3.7): for query
  * token t at position p and head h (KV head h / (nHead/nKvHead)) the keys at positions p' ≤ p with p - p' < window
  * (when window > 0) and still in the cache; scores q·k in float times {@code scale}, softmax with the max subtracted,
- * out = Σ softmax · v. The (token, head) pairs are split across the workers; each has a scores scratch.
+ * out = Σ softmax · v. The workers claim (token, head) pairs, heaviest first; each has a scores scratch.
  */
 final class AttentionTask implements WorkerPool.Task {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -21,6 +21,7 @@ final class AttentionTask implements WorkerPool.Task {
     private int n, nHead, nKvHead, headDim, window;
     private int[] pos;
     private float scale;
+    private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
 
     AttentionTask(WorkerPool pool) {
         this.pool = pool;
@@ -43,6 +44,7 @@ final class AttentionTask implements WorkerPool.Task {
         this.headDim = headDim;
         this.window = window;
         this.out = out;
+        next.set(0);
         if (n * nHead == 1) run(0, 1);
         else pool.run(this);
         this.q = this.out = null;
@@ -51,12 +53,13 @@ final class AttentionTask implements WorkerPool.Task {
 
     @Override
     public void run(int w, int nw) {
+        // (token, head) items claimed one at a time from the last token down: later tokens see more keys, so the
+        // heaviest go first and the workers finish together
         int items = n * nHead;
-        int per = (items + nw - 1) / nw;
-        int i0 = Math.min(items, w * per), i1 = Math.min(items, i0 + per);
         float[] s = scores[w];
         int group = nHead / nKvHead, kvDim = c.kvDim, slots = c.slots;
-        for (int it = i0; it < i1; it++) {
+        for (int claimed; (claimed = next.getAndIncrement()) < items; ) {
+            int it = items - 1 - claimed;
             int t = it / nHead, h = it % nHead;
             int p = pos[t];
             int start = window > 0 ? Math.max(0, p - window + 1) : 0;

@@ -11,9 +11,9 @@ import org.jgemma.ggml.GgmlType;
  * The prompt-batch matmul {@code out[t][r] = Σ_k W[r][k] x[t][k]} for n ≥ {@link Matmul#TILE_MIN_TOKENS} tokens, in
  * float32 on dequantized weights (as transformers computes it), arranged to be bound by FMA throughput:
  * <ol>
- *   <li>x [n][K] is transposed once into xT [nPad/NT][K][NT] (nPad = n rounded up to {@link #NT}, zero padded), all
+ *   <li>x [n][K] is transposed once (per input version: q/k/v share it) into xT [nPad/NT][K][NT] (nPad = n rounded up to {@link #NT}, zero padded), all
  *       workers splitting K, so a micro-kernel call streams one contiguous block;</li>
- *   <li>each worker owns a range of panels of {@link #MR} weight rows; for each block of {@link #KC} columns it
+ *   <li>the workers claim chunks of panels of {@link #MR} weight rows; for each block of {@link #KC} columns it
  *       dequantizes the panel's block once (row-major [MR][KC], the layout {@link DequantRows} writes; 4 KiB in L1)
  *       and sweeps all tokens with a register-blocked micro-kernel: {@link #MR} rows × 2 vectors of 8 tokens,
  *       8 FloatVector accumulators, per k two contiguous loads of xT and four broadcasts of weights;</li>
@@ -38,6 +38,11 @@ final class MatmulBatched implements WorkerPool.Task {
     private final float[][] panel;         // per worker [MR][KC]
     private float[][] acc;                 // per worker [MR][nPad]
 
+    private final java.util.concurrent.atomic.AtomicInteger nextPanel = new java.util.concurrent.atomic.AtomicInteger();
+    // xT holds the transpose of this input (the q/k/v and gate/up projections share theirs)
+    private float[] xTOf;
+    private int xTVersion, xTN, xTK;
+
     // the current call
     private CpuWeight w;
     private float[] x, out;
@@ -50,8 +55,13 @@ final class MatmulBatched implements WorkerPool.Task {
         this.acc = new float[pool.size()][MR * NT];
     }
 
+    /** Forgets the cached transpose (an op may have written the input without a version bump). */
+    void invalidate() {
+        xTOf = null;
+    }
+
     /** out[t][r] for t < n (n ≥ 1), r < rows of w; x is [n][cols]. Allocates only when n or K grow past all earlier calls. */
-    void run(CpuWeight w, float[] x, int n, float[] out) {
+    void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
         this.w = w;
         this.x = x;
         this.out = out;
@@ -59,11 +69,19 @@ final class MatmulBatched implements WorkerPool.Task {
         this.k = (int) w.cols();
         this.rows = (int) w.rows();
         this.nPad = (n + NT - 1) / NT * NT;
-        if (xT.length < k * nPad) xT = new float[k * nPad];
         if (acc[0].length < MR * nPad) acc = new float[pool.size()][MR * nPad];
-        transposing = true;
-        pool.run(this);
-        transposing = false;
+        if (xTOf != x || xTVersion != xVersion || xTN != n || xTK != k) {
+            if (xT.length < k * nPad) xT = new float[k * nPad];
+            xTOf = null;
+            transposing = true;
+            pool.run(this);
+            transposing = false;
+            xTOf = x;
+            xTVersion = xVersion;
+            xTN = n;
+            xTK = k;
+        }
+        nextPanel.set(0);
         pool.run(this);
         this.w = null;
         this.x = this.out = null;
@@ -77,10 +95,18 @@ final class MatmulBatched implements WorkerPool.Task {
             transpose(x, n, k, k0, k1, xT, nPad);
             return;
         }
+        // panels claimed in chunks (about 1/8 of a worker's share, at most 16), so a worker slowed by anything else
+        // on its core does less
         int panels = (rows + MR - 1) / MR;
-        int per = (panels + nw - 1) / nw;
-        int p0 = Math.min(panels, worker * per), p1 = Math.min(panels, p0 + per);
+        int chunk = Math.max(1, Math.min(16, panels / (8 * nw)));
         float[] pw = panel[worker], aw = acc[worker];
+        for (int p0; (p0 = nextPanel.getAndAdd(chunk)) < panels; ) {
+            int p1 = Math.min(panels, p0 + chunk);
+            panels(p0, p1, pw, aw);
+        }
+    }
+
+    private void panels(int p0, int p1, float[] pw, float[] aw) {
         GgmlType t = w.type();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
