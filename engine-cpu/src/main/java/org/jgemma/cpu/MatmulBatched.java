@@ -17,8 +17,8 @@ import org.jgemma.ggml.GgmlType;
  *       dequantizes the panel's block once (row-major [MR][KC], the layout {@link DequantRows} writes; 4 KiB in L1)
  *       and sweeps all tokens with a register-blocked micro-kernel: {@link #MR} rows × 2 vectors of 8 tokens,
  *       8 FloatVector accumulators, per k two contiguous loads of xT and four broadcasts of weights;</li>
- *   <li>partial sums live in a per-worker [MR][nPad] accumulator across the K blocks and are scattered into out once
- *       per panel.</li>
+ *   <li>partial sums live in a per-worker [chunk·MR][nPad] accumulator across the K blocks and are written to out
+ *       once per chunk of panels, a run of up to {@link #CHUNK}·MR contiguous floats per token.</li>
  * </ol>
  * Every weight byte is read and dequantized once per call; the xT block of the current K block ([KC][nPad], 128 KiB
  * at n = 128) stays in L2 while the worker walks its panels. The twin is the scalar float dot of
@@ -31,12 +31,14 @@ final class MatmulBatched implements WorkerPool.Task {
     static final int MR = 6;
     /** Tokens per micro-kernel call (two float vectors). */
     static final int NT = 16;
+    /** Most panels claimed at once (their rows are written to out together). */
+    static final int CHUNK = 16;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
     private final WorkerPool pool;
     private float[] xT = new float[0];     // [nPad/NT][K][NT]
     private final float[][] panel;         // per worker [MR][KC]
-    private float[][] acc;                 // per worker [MR][nPad]
+    private float[][] acc;                 // per worker [CHUNK·MR][nPad]
 
     private final java.util.concurrent.atomic.AtomicInteger nextPanel = new java.util.concurrent.atomic.AtomicInteger();
     // xT holds the transpose of this input (the q/k/v and gate/up projections share theirs)
@@ -52,7 +54,7 @@ final class MatmulBatched implements WorkerPool.Task {
     MatmulBatched(WorkerPool pool) {
         this.pool = pool;
         this.panel = new float[pool.size()][MR * KC];
-        this.acc = new float[pool.size()][MR * NT];
+        this.acc = new float[pool.size()][CHUNK * MR * NT];
     }
 
     /** Forgets the cached transpose (an op may have written the input without a version bump). */
@@ -69,7 +71,7 @@ final class MatmulBatched implements WorkerPool.Task {
         this.k = (int) w.cols();
         this.rows = (int) w.rows();
         this.nPad = (n + NT - 1) / NT * NT;
-        if (acc[0].length < MR * nPad) acc = new float[pool.size()][MR * nPad];
+        if (acc[0].length < CHUNK * MR * nPad) acc = new float[pool.size()][CHUNK * MR * nPad];
         if (xTOf != x || xTVersion != xVersion || xTN != n || xTK != k) {
             if (xT.length < k * nPad) xT = new float[k * nPad];
             xTOf = null;
@@ -95,10 +97,10 @@ final class MatmulBatched implements WorkerPool.Task {
             transpose(x, n, k, k0, k1, xT, nPad);
             return;
         }
-        // panels claimed in chunks (about 1/8 of a worker's share, at most 16), so a worker slowed by anything else
+        // panels claimed in chunks (about 1/4 of a worker's share, at most CHUNK), so a worker slowed by anything else
         // on its core does less
         int panels = (rows + MR - 1) / MR;
-        int chunk = Math.max(1, Math.min(16, panels / (8 * nw)));
+        int chunk = Math.max(1, Math.min(CHUNK, panels / (4 * nw)));
         float[] pw = panel[worker], aw = acc[worker];
         for (int p0; (p0 = nextPanel.getAndAdd(chunk)) < panels; ) {
             int p1 = Math.min(panels, p0 + chunk);
@@ -106,23 +108,25 @@ final class MatmulBatched implements WorkerPool.Task {
         }
     }
 
+    /** Panels [p0, p1): partial sums in aw [(p1-p0)·MR][nPad], written to out once, token rows contiguous. */
     private void panels(int p0, int p1, float[] pw, float[] aw) {
         GgmlType t = w.type();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
         for (int p = p0; p < p1; p++) {
-            int r0 = p * MR, valid = Math.min(MR, rows - r0);
+            int r0 = p * MR, valid = Math.min(MR, rows - r0), ab = (p - p0) * MR * nPad;
             for (int kb = 0; kb < k; kb += KC) {
                 int len = Math.min(KC, k - kb);
                 long blockOff = t.byteSize(kb);
                 for (int i = 0; i < valid; i++) DequantRows.row(t, seg, rb * (r0 + i) + blockOff, len, pw, i * KC);
                 if (valid < MR) java.util.Arrays.fill(pw, valid * KC, MR * KC, 0f);
-                for (int tg = 0; tg < nPad; tg += NT) kernel(pw, len, xT, kb * nPad + tg, nPad, aw, tg, kb == 0);
+                for (int tg = 0; tg < nPad; tg += NT) kernel(pw, len, xT, kb * nPad + tg, nPad, aw, ab + tg, kb == 0);
             }
-            for (int i = 0; i < valid; i++) {
-                int r = r0 + i, ao = i * nPad;
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = aw[ao + tok];
-            }
+        }
+        int r0 = p0 * MR, nr = Math.min(rows, p1 * MR) - r0;
+        for (int tok = 0; tok < n; tok++) {
+            int o = tok * rows + r0;
+            for (int i = 0; i < nr; i++) out[o + i] = aw[i * nPad + tok];
         }
     }
 
