@@ -36,6 +36,9 @@ final class Matmul implements WorkerPool.Task {
     private float[] x, out;
     private int n, k, rows;
     private boolean intPath;
+    /** Dynamic row chunks of the decode path: the next unclaimed row and the chunk size. */
+    private final java.util.concurrent.atomic.AtomicInteger nextRow = new java.util.concurrent.atomic.AtomicInteger();
+    private int chunkRows;
 
     // activation cache: the last quantized input
     private float[] cachedX;
@@ -87,6 +90,9 @@ final class Matmul implements WorkerPool.Task {
                 cachedKind = kind;
             }
         }
+        nextRow.set(0);
+        // ~64 KiB of weights per claim: fine enough to balance, coarse enough that the shared counter stays cold
+        chunkRows = (int) Math.max(4, Math.min((rows + 1) / 2, (64 << 10) / w.rowBytes()));
         pool.run(this);
         this.x = null;
         this.out = null;
@@ -101,18 +107,29 @@ final class Matmul implements WorkerPool.Task {
 
     @Override
     public void run(int worker, int nw) {
+        if (intPath) { // decode: rows claimed in chunks, so a worker slowed by another process does not hold up the rest
+            MemorySegment seg = w.data();
+            long rb = w.rowBytes();
+            GgmlType t = w.type();
+            for (int r0 = nextRow.getAndAdd(chunkRows); r0 < rows; r0 = nextRow.getAndAdd(chunkRows)) {
+                int r1 = Math.min(rows, r0 + chunkRows);
+                if (n == 1) {
+                    for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
+                } else {
+                    for (int r = r0; r < r1; r++) {
+                        for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+                    }
+                }
+            }
+            return;
+        }
         // rows split in contiguous ranges, even-sized so the 2-row tile sees whole pairs
         int per = ((rows + nw - 1) / nw + 1) & ~1;
         int r0 = Math.min(rows, worker * per), r1 = Math.min(rows, r0 + per);
         if (r0 >= r1) return;
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
-        if (intPath) {
-            GgmlType t = w.type();
-            for (int r = r0; r < r1; r++) {
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
-            }
-        } else if (n == 1 && w.type() == GgmlType.F32) {
+        if (n == 1 && w.type() == GgmlType.F32) {
             for (int r = r0; r < r1; r++) out[r] = dotF32(seg, rb * r, x, 0, k);
         } else {
             tiled(seg, rb, r0, r1, scratch[worker]);

@@ -24,10 +24,13 @@ final class WorkerPool implements AutoCloseable {
     private volatile boolean closed;
     private volatile Throwable failure;
     private volatile Thread caller;
+    /** Per worker: true while it may be parked (the caller unparks only those; unpark costs a syscall). */
+    private final java.util.concurrent.atomic.AtomicIntegerArray sleeping;
 
     WorkerPool(int n) {
         this.n = Math.max(1, n);
         threads = new Thread[this.n - 1];
+        sleeping = new java.util.concurrent.atomic.AtomicIntegerArray(this.n);
         for (int i = 1; i < this.n; i++) {
             int w = i;
             Thread t = new Thread(() -> loop(w), "jgemma-cpu-" + i);
@@ -52,7 +55,9 @@ final class WorkerPool implements AutoCloseable {
         pending.set(n - 1);
         task = t;
         generation++;
-        for (Thread th : threads) LockSupport.unpark(th);
+        for (int i = 1; i < n; i++) {
+            if (sleeping.get(i) != 0) LockSupport.unpark(threads[i - 1]);
+        }
         try {
             t.run(0, n);
         } finally {
@@ -76,8 +81,13 @@ final class WorkerPool implements AutoCloseable {
         while (!closed) {
             int spins = 0;
             while (generation == seen && !closed) {
-                if (++spins < SPINS) Thread.onSpinWait();
-                else LockSupport.park(this);
+                if (++spins < SPINS) {
+                    Thread.onSpinWait();
+                } else {
+                    sleeping.set(w, 1); // then re-check: a caller that missed the flag has already bumped generation
+                    if (generation == seen && !closed) LockSupport.park(this);
+                    sleeping.set(w, 0);
+                }
             }
             if (closed) return;
             seen = generation;
