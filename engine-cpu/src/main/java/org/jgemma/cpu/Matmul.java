@@ -59,7 +59,7 @@ final class Matmul implements WorkerPool.Task {
 
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
         if (n >= TILE_MIN_TOKENS) {
-            batched.run(w, x, n, out);
+            batched.run(w, x, xVersion, n, out);
             return;
         }
         this.w = w;
@@ -102,6 +102,7 @@ final class Matmul implements WorkerPool.Task {
     /** Forgets the cached activation quantization (an op may have written the input without a version bump). */
     void invalidate() {
         cachedX = null;
+        batched.invalidate();
     }
 
     @Override
