@@ -16,8 +16,9 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code jgemma bench MODEL}: prompt processing (pp: P random tokens in one batch) and text generation (tg: N tokens
- * one at a time) in tokens per second, like llama-bench: a warm-up run, then R repetitions on a fresh context, mean
- * and sample standard deviation.
+ * one at a time) in tokens per second, like llama-bench: warm-up runs, then R repetitions on a fresh context, mean
+ * and sample standard deviation. Java compiles the hot kernels while they run, so the steady state needs more than
+ * llama-bench's single warm-up: {@code --warmup} (default 3) runs of each test are discarded.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure prompt processing and generation speed.")
 final class BenchCommand implements Callable<Integer> {
@@ -29,12 +30,15 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "prompt tokens (0: skip pp)") int nPrompt;
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "generated tokens (0: skip tg)") int nGen;
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3") int reps;
+    @Option(names = "--warmup", defaultValue = "3", description = "discarded runs of each test before measuring (JIT warm-up)") int warmup;
     @Option(names = "--json", description = "print one JSON object") boolean json;
     @Mixin CommonOptions common;
 
     @Override
     public Integer call() throws Exception {
-        if (nPrompt < 0 || nGen < 0 || reps < 1) throw new IllegalArgumentException("-p and -n must be ≥ 0 and -r ≥ 1");
+        if (nPrompt < 0 || nGen < 0 || reps < 1 || warmup < 0) {
+            throw new IllegalArgumentException("-p, -n and --warmup must be ≥ 0 and -r ≥ 1");
+        }
         Path path = Cli.resolveModel(model);
         PrintWriter out = spec.commandLine().getOut();
         try (Model m = Cli.open(path, common.modelOptions(Math.max(1, Math.max(nPrompt, nGen))), spec.commandLine().getErr())) {
@@ -66,6 +70,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("device", m.deviceName());
                 o.put("threads", common.threads);
                 o.put("repetitions", reps);
+                o.put("warmup", warmup);
                 if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
                 if (tg != null) o.set("tg", result(mapper, nGen, tg));
                 out.println(mapper.writeValueAsString(o));
@@ -83,9 +88,9 @@ final class BenchCommand implements Callable<Integer> {
         double tokensPerSecond();
     }
 
-    /** One warm-up run, then {@code reps} measured ones: {mean, stddev}. */
+    /** {@code warmup} discarded runs, then {@code reps} measured ones: {mean, stddev}. */
     private double[] measure(Run run) {
-        run.tokensPerSecond();
+        for (int i = 0; i < warmup; i++) run.tokensPerSecond();
         double[] v = new double[reps];
         for (int i = 0; i < reps; i++) v[i] = run.tokensPerSecond();
         double mean = 0;

@@ -9,18 +9,21 @@ import org.jgemma.cpu.CpuMemory.CpuKv;
  * Causal grouped-query attention with an optional sliding window over a float32 KV cache (FACTS §3.7): for query
  * token t at position p and head h (KV head h / (nHead/nKvHead)) the keys at positions p' ≤ p with p - p' < window
  * (when window > 0) and still in the cache; scores q·k in float times {@code scale}, softmax with the max subtracted,
- * out = Σ softmax · v. The (token, head) pairs are split across the workers; each has a scores scratch.
+ * out = Σ softmax · v. The workers claim (token, KV head) pairs, heaviest first, and do the group's query heads
+ * together; each has a scores scratch.
  */
 final class AttentionTask implements WorkerPool.Task {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private final WorkerPool pool;
-    private float[][] scores;
+    private float[][] scores;              // per worker [group][slots]
+    private int maxGroup = 1, slots = 1;
 
     private float[] q, out;
     private CpuKv c;
     private int n, nHead, nKvHead, headDim, window;
     private int[] pos;
     private float scale;
+    private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
 
     AttentionTask(WorkerPool pool) {
         this.pool = pool;
@@ -28,12 +31,18 @@ final class AttentionTask implements WorkerPool.Task {
     }
 
     void ensureSlots(int slots) {
-        if (scores[0].length < slots) scores = new float[pool.size()][slots];
+        if (scores[0].length < slots * maxGroup) scores = new float[pool.size()][slots * maxGroup];
+        this.slots = Math.max(this.slots, slots);
     }
 
     void run(float[] q, CpuKv c, int n, int[] pos, int nHead, int nKvHead, int headDim, int window, float scale, float[] out) {
         this.scale = scale;
         if (nHead % nKvHead != 0) throw new IllegalArgumentException("attention: " + nHead + " heads not a multiple of " + nKvHead + " KV heads");
+        if (nHead / nKvHead > maxGroup) { // a model with wider groups than seen so far: grow once
+            maxGroup = nHead / nKvHead;
+            scores = new float[pool.size()][Math.max(slots, c.slots) * maxGroup];
+        }
+        if (scores[0].length < c.slots * maxGroup) scores = new float[pool.size()][c.slots * maxGroup];
         this.q = q;
         this.c = c;
         this.n = n;
@@ -43,6 +52,7 @@ final class AttentionTask implements WorkerPool.Task {
         this.headDim = headDim;
         this.window = window;
         this.out = out;
+        next.set(0);
         if (n * nHead == 1) run(0, 1);
         else pool.run(this);
         this.q = this.out = null;
@@ -51,34 +61,42 @@ final class AttentionTask implements WorkerPool.Task {
 
     @Override
     public void run(int w, int nw) {
-        int items = n * nHead;
-        int per = (items + nw - 1) / nw;
-        int i0 = Math.min(items, w * per), i1 = Math.min(items, i0 + per);
-        float[] s = scores[w];
+        // (token, KV head) items claimed one at a time from the last token down: later tokens see more keys, so the
+        // heaviest go first and the workers finish together. The query heads of the KV head's group are done together,
+        // so each K and V row is read once for all of them.
         int group = nHead / nKvHead, kvDim = c.kvDim, slots = c.slots;
-        for (int it = i0; it < i1; it++) {
-            int t = it / nHead, h = it % nHead;
+        int items = n * nKvHead;
+        float[] s = scores[w];
+        for (int claimed; (claimed = next.getAndIncrement()) < items; ) {
+            int it = items - 1 - claimed;
+            int t = it / nKvHead, g = it % nKvHead;
             int p = pos[t];
             int start = window > 0 ? Math.max(0, p - window + 1) : 0;
             start = Math.max(start, p - slots + 1);
-            int kvOff = (h / group) * headDim;
-            int qo = (t * nHead + h) * headDim;
-            float max = Float.NEGATIVE_INFINITY;
+            int len = p - start + 1;
+            int kvOff = g * headDim;
+            int q0 = (t * nHead + g * group) * headDim; // the group's query heads are consecutive
             for (int pp = start; pp <= p; pp++) {
-                float sc = scale * Matmul.dot(q, qo, c.k, (pp % slots) * kvDim + kvOff, headDim);
-                s[pp - start] = sc;
-                if (sc > max) max = sc;
+                int ko = (pp % slots) * kvDim + kvOff;
+                for (int j = 0; j < group; j++) s[j * slots + pp - start] = scale * Matmul.dot(q, q0 + j * headDim, c.k, ko, headDim);
             }
-            float sum = 0;
-            for (int j = 0; j <= p - start; j++) {
-                float e = (float) Math.exp(s[j] - max);
-                s[j] = e;
-                sum += e;
+            for (int j = 0; j < group; j++) {
+                int so = j * slots;
+                float max = Float.NEGATIVE_INFINITY;
+                for (int i = 0; i < len; i++) max = Math.max(max, s[so + i]);
+                float sum = 0;
+                for (int i = 0; i < len; i++) {
+                    float e = (float) Math.exp(s[so + i] - max);
+                    s[so + i] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+                for (int i = 0; i < len; i++) s[so + i] *= inv;
             }
-            float inv = 1.0f / sum;
-            java.util.Arrays.fill(out, qo, qo + headDim, 0f);
+            java.util.Arrays.fill(out, q0, q0 + group * headDim, 0f);
             for (int pp = start; pp <= p; pp++) {
-                CpuOps.axpy(s[pp - start] * inv, c.v, (pp % slots) * kvDim + kvOff, out, qo, headDim);
+                int vo = (pp % slots) * kvDim + kvOff;
+                for (int j = 0; j < group; j++) CpuOps.axpy(s[j * slots + pp - start], c.v, vo, out, q0 + j * headDim, headDim);
             }
         }
     }

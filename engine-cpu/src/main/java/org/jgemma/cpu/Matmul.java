@@ -73,7 +73,7 @@ final class Matmul implements WorkerPool.Task {
 
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
         if (n >= TILE_MIN_TOKENS) {
-            batched.run(w, x, n, out);
+            batched.run(w, x, xVersion, n, out);
             return;
         }
         if (decodePath(w, n)) {
@@ -167,6 +167,7 @@ final class Matmul implements WorkerPool.Task {
     /** Forgets the cached activation quantization (an op may have written the input without a version bump). */
     void invalidate() {
         java.util.Arrays.fill(cachedX, null);
+        batched.invalidate();
     }
 
     /** The decode path claims row chunks: when the caller returns, every row is done. */

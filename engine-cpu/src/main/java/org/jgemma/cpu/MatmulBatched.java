@@ -11,14 +11,14 @@ import org.jgemma.ggml.GgmlType;
  * The prompt-batch matmul {@code out[t][r] = Σ_k W[r][k] x[t][k]} for n ≥ {@link Matmul#TILE_MIN_TOKENS} tokens, in
  * float32 on dequantized weights (as transformers computes it), arranged to be bound by FMA throughput:
  * <ol>
- *   <li>x [n][K] is transposed once into xT [nPad/NT][K][NT] (nPad = n rounded up to {@link #NT}, zero padded), all
+ *   <li>x [n][K] is transposed once (per input version: q/k/v share it) into xT [nPad/NT][K][NT] (nPad = n rounded up to {@link #NT}, zero padded), all
  *       workers splitting K, so a micro-kernel call streams one contiguous block;</li>
- *   <li>each worker owns a range of panels of {@link #MR} weight rows; for each block of {@link #KC} columns it
+ *   <li>the workers claim chunks of panels of {@link #MR} weight rows; for each block of {@link #KC} columns it
  *       dequantizes the panel's block once (row-major [MR][KC], the layout {@link DequantRows} writes; 4 KiB in L1)
  *       and sweeps all tokens with a register-blocked micro-kernel: {@link #MR} rows × 2 vectors of 8 tokens,
  *       8 FloatVector accumulators, per k two contiguous loads of xT and four broadcasts of weights;</li>
- *   <li>partial sums live in a per-worker [MR][nPad] accumulator across the K blocks and are scattered into out once
- *       per panel.</li>
+ *   <li>partial sums live in a per-worker [chunk·MR][nPad] accumulator across the K blocks and are written to out
+ *       once per chunk of panels, a run of up to {@link #CHUNK}·MR contiguous floats per token.</li>
  * </ol>
  * Every weight byte is read and dequantized once per call; the xT block of the current K block ([KC][nPad], 128 KiB
  * at n = 128) stays in L2 while the worker walks its panels. The twin is the scalar float dot of
@@ -31,12 +31,19 @@ final class MatmulBatched implements WorkerPool.Task {
     static final int MR = 6;
     /** Tokens per micro-kernel call (two float vectors). */
     static final int NT = 16;
+    /** Most panels claimed at once (their rows are written to out together). */
+    static final int CHUNK = 16;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
     private final WorkerPool pool;
     private float[] xT = new float[0];     // [nPad/NT][K][NT]
     private final float[][] panel;         // per worker [MR][KC]
-    private float[][] acc;                 // per worker [MR][nPad]
+    private float[][] acc;                 // per worker [CHUNK·MR][nPad]
+
+    private final java.util.concurrent.atomic.AtomicInteger nextPanel = new java.util.concurrent.atomic.AtomicInteger();
+    // xT holds the transpose of this input (the q/k/v and gate/up projections share theirs)
+    private float[] xTOf;
+    private int xTVersion, xTN, xTK;
 
     // the current call
     private CpuWeight w;
@@ -47,11 +54,16 @@ final class MatmulBatched implements WorkerPool.Task {
     MatmulBatched(WorkerPool pool) {
         this.pool = pool;
         this.panel = new float[pool.size()][MR * KC];
-        this.acc = new float[pool.size()][MR * NT];
+        this.acc = new float[pool.size()][CHUNK * MR * NT];
+    }
+
+    /** Forgets the cached transpose (an op may have written the input without a version bump). */
+    void invalidate() {
+        xTOf = null;
     }
 
     /** out[t][r] for t < n (n ≥ 1), r < rows of w; x is [n][cols]. Allocates only when n or K grow past all earlier calls. */
-    void run(CpuWeight w, float[] x, int n, float[] out) {
+    void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
         this.w = w;
         this.x = x;
         this.out = out;
@@ -59,11 +71,19 @@ final class MatmulBatched implements WorkerPool.Task {
         this.k = (int) w.cols();
         this.rows = (int) w.rows();
         this.nPad = (n + NT - 1) / NT * NT;
-        if (xT.length < k * nPad) xT = new float[k * nPad];
-        if (acc[0].length < MR * nPad) acc = new float[pool.size()][MR * nPad];
-        transposing = true;
-        pool.run(this);
-        transposing = false;
+        if (acc[0].length < CHUNK * MR * nPad) acc = new float[pool.size()][CHUNK * MR * nPad];
+        if (xTOf != x || xTVersion != xVersion || xTN != n || xTK != k) {
+            if (xT.length < k * nPad) xT = new float[k * nPad];
+            xTOf = null;
+            transposing = true;
+            pool.run(this);
+            transposing = false;
+            xTOf = x;
+            xTVersion = xVersion;
+            xTN = n;
+            xTK = k;
+        }
+        nextPanel.set(0);
         pool.run(this);
         this.w = null;
         this.x = this.out = null;
@@ -77,26 +97,36 @@ final class MatmulBatched implements WorkerPool.Task {
             transpose(x, n, k, k0, k1, xT, nPad);
             return;
         }
+        // panels claimed in chunks (about 1/4 of a worker's share, at most CHUNK), so a worker slowed by anything else
+        // on its core does less
         int panels = (rows + MR - 1) / MR;
-        int per = (panels + nw - 1) / nw;
-        int p0 = Math.min(panels, worker * per), p1 = Math.min(panels, p0 + per);
+        int chunk = Math.max(1, Math.min(CHUNK, panels / (4 * nw)));
         float[] pw = panel[worker], aw = acc[worker];
+        for (int p0; (p0 = nextPanel.getAndAdd(chunk)) < panels; ) {
+            int p1 = Math.min(panels, p0 + chunk);
+            panels(p0, p1, pw, aw);
+        }
+    }
+
+    /** Panels [p0, p1): partial sums in aw [(p1-p0)·MR][nPad], written to out once, token rows contiguous. */
+    private void panels(int p0, int p1, float[] pw, float[] aw) {
         GgmlType t = w.type();
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
         for (int p = p0; p < p1; p++) {
-            int r0 = p * MR, valid = Math.min(MR, rows - r0);
+            int r0 = p * MR, valid = Math.min(MR, rows - r0), ab = (p - p0) * MR * nPad;
             for (int kb = 0; kb < k; kb += KC) {
                 int len = Math.min(KC, k - kb);
                 long blockOff = t.byteSize(kb);
                 for (int i = 0; i < valid; i++) DequantRows.row(t, seg, rb * (r0 + i) + blockOff, len, pw, i * KC);
                 if (valid < MR) java.util.Arrays.fill(pw, valid * KC, MR * KC, 0f);
-                for (int tg = 0; tg < nPad; tg += NT) kernel(pw, len, xT, kb * nPad + tg, nPad, aw, tg, kb == 0);
+                for (int tg = 0; tg < nPad; tg += NT) kernel(pw, len, xT, kb * nPad + tg, nPad, aw, ab + tg, kb == 0);
             }
-            for (int i = 0; i < valid; i++) {
-                int r = r0 + i, ao = i * nPad;
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = aw[ao + tok];
-            }
+        }
+        int r0 = p0 * MR, nr = Math.min(rows, p1 * MR) - r0;
+        for (int tok = 0; tok < n; tok++) {
+            int o = tok * rows + r0;
+            for (int i = 0; i < nr; i++) out[o + i] = aw[i * nPad + tok];
         }
     }
 
