@@ -59,6 +59,8 @@ final class DequantRows {
             case Q5_0, Q5_1 -> q5(t, w, off, k, dst, dOff);
             case Q4_K, Q5_K -> qk45(t, w, off, k, dst, dOff);
             case Q6_K -> q6k(t, w, off, k, dst, dOff);
+            // rare in gemma3 files (Q2_K / Q3_K_M quantizations): the scalar reference, then float dot products
+            case Q2_K, Q3_K -> org.jgemma.ggml.Dequantize.dequantizeRow(t, w, off, dst, dOff, k);
             default -> throw new UnsupportedOperationException("CPU backend cannot read weights of type " + t);
         }
     }
