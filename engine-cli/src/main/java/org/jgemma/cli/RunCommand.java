@@ -121,6 +121,7 @@ final class RunCommand implements Callable<Integer> {
                     }
                 }
                 out.println();
+                out.flush(); // the text line ends before the stats line on stderr
                 report(r, err);
                 return 0;
             }
@@ -170,6 +171,7 @@ final class RunCommand implements Callable<Integer> {
                 GenerationResult r = chat.send(line, options, print);
                 out.println();
                 if (terminal) out.println();
+                out.flush(); // the text line ends before the stats line on stderr
                 report(r, err);
             }
         }
