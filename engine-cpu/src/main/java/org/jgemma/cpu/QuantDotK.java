@@ -1,6 +1,5 @@
 package org.jgemma.cpu;
 
-import static org.jgemma.cpu.QuantDot.I32;
 import static org.jgemma.cpu.QuantDot.S256;
 import static org.jgemma.cpu.QuantDot.fmaS;
 import static org.jgemma.cpu.QuantDot.h;
@@ -62,7 +61,8 @@ final class QuantDotK {
         float mins = 0;
         for (int b = 0; b < nb; b++) {
             long o = off + 144L * b;
-            int u0 = w.get(I32, o + 4), u1 = w.get(I32, o + 8), u2 = w.get(I32, o + 12);
+            long l0 = w.get(QuantDot.I64, o), l1 = w.get(QuantDot.I64, o + 8); // d, dmin, scales[12]: 2 checked reads, not 5
+            int u0 = (int) (l0 >>> 32), u1 = (int) l1, u2 = (int) (l1 >>> 32);
             long sc = scales8(u0, u1, u2);
             IntVector isum = IntVector.zero(I256);
             int y = qa + 256 * b;
@@ -74,8 +74,8 @@ final class QuantDotK {
                 isum = isum.add(madd16(p0.add(p1)).mul((int) (sc >>> (8 * j)) & 0xFF));
             }
             float dy = a.d[da + b];
-            acc = fmaS(isum, h(w, o) * dy, acc);
-            mins += h(w, o + 2) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
+            acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
+            mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
@@ -88,7 +88,8 @@ final class QuantDotK {
         float mins = 0;
         for (int b = 0; b < nb; b++) {
             long o = off + 176L * b;
-            int u0 = w.get(I32, o + 4), u1 = w.get(I32, o + 8), u2 = w.get(I32, o + 12);
+            long l0 = w.get(QuantDot.I64, o), l1 = w.get(QuantDot.I64, o + 8); // d, dmin, scales[12]: 2 checked reads, not 5
+            int u0 = (int) (l0 >>> 32), u1 = (int) l1, u2 = (int) (l1 >>> 32);
             long sc = scales8(u0, u1, u2);
             IntVector isum = IntVector.zero(I256);
             int y = qa + 256 * b;
@@ -102,8 +103,8 @@ final class QuantDotK {
                 isum = isum.add(madd16(x0.mul(act(q, y)).add(x1.mul(act(q, y + 16)))).mul((int) (sc >>> (8 * j)) & 0xFF));
             }
             float dy = a.d[da + b];
-            acc = fmaS(isum, h(w, o) * dy, acc);
-            mins += h(w, o + 2) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
+            acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
+            mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
