@@ -1,6 +1,5 @@
 package org.jgemma.cpu;
 
-import static org.jgemma.cpu.QuantDot.I32;
 import static org.jgemma.cpu.QuantDot.S256;
 import static org.jgemma.cpu.QuantDot.fmaS;
 import static org.jgemma.cpu.QuantDot.h;
@@ -8,7 +7,6 @@ import static org.jgemma.cpu.QuantDot.load16;
 import static org.jgemma.cpu.QuantDot.madd;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -28,7 +26,6 @@ final class QuantDotK {
     private QuantDotK() {}
 
     private static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
-    private static final ValueLayout.OfByte I8 = ValueLayout.JAVA_BYTE;
     private static final int KMASK1 = 0x3f3f3f3f, KMASK2 = 0x0f0f0f0f, KMASK3 = 0x03030303;
 
     /** The 8 six-bit scales of a Q4_K/Q5_K scales[12] (bytes u0 u1 u2), one per byte (ggml's utmp[0..1]). */
@@ -64,7 +61,8 @@ final class QuantDotK {
         float mins = 0;
         for (int b = 0; b < nb; b++) {
             long o = off + 144L * b;
-            int u0 = w.get(I32, o + 4), u1 = w.get(I32, o + 8), u2 = w.get(I32, o + 12);
+            long l0 = w.get(QuantDot.I64, o), l1 = w.get(QuantDot.I64, o + 8); // d, dmin, scales[12]: 2 checked reads, not 5
+            int u0 = (int) (l0 >>> 32), u1 = (int) l1, u2 = (int) (l1 >>> 32);
             long sc = scales8(u0, u1, u2);
             IntVector isum = IntVector.zero(I256);
             int y = qa + 256 * b;
@@ -76,8 +74,8 @@ final class QuantDotK {
                 isum = isum.add(madd16(p0.add(p1)).mul((int) (sc >>> (8 * j)) & 0xFF));
             }
             float dy = a.d[da + b];
-            acc = fmaS(isum, h(w, o) * dy, acc);
-            mins += h(w, o + 2) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
+            acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
+            mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
@@ -90,7 +88,8 @@ final class QuantDotK {
         float mins = 0;
         for (int b = 0; b < nb; b++) {
             long o = off + 176L * b;
-            int u0 = w.get(I32, o + 4), u1 = w.get(I32, o + 8), u2 = w.get(I32, o + 12);
+            long l0 = w.get(QuantDot.I64, o), l1 = w.get(QuantDot.I64, o + 8); // d, dmin, scales[12]: 2 checked reads, not 5
+            int u0 = (int) (l0 >>> 32), u1 = (int) l1, u2 = (int) (l1 >>> 32);
             long sc = scales8(u0, u1, u2);
             IntVector isum = IntVector.zero(I256);
             int y = qa + 256 * b;
@@ -104,8 +103,8 @@ final class QuantDotK {
                 isum = isum.add(madd16(x0.mul(act(q, y)).add(x1.mul(act(q, y + 16)))).mul((int) (sc >>> (8 * j)) & 0xFF));
             }
             float dy = a.d[da + b];
-            acc = fmaS(isum, h(w, o) * dy, acc);
-            mins += h(w, o + 2) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
+            acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
+            mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
@@ -130,13 +129,15 @@ final class QuantDotK {
             IntVector isum = IntVector.zero(I256);
             int osum = 0;
             int y = qa + 256 * b, bo = bs + 16 * b;
+            long sc = w.get(QuantDot.I64, o + 192); // the 16 scales read as two longs, not 16 checked byte reads (~9% faster)
             // group g of 16 (scale g): half n = g / 8, run kind = (g / 2) % 4 (q1..q4 of dequantize_row_q6_K), l0 = 16 (g % 2)
-            for (int g = 0; g < 16; g++, y += 16) {
+            for (int g = 0; g < 16; g++, y += 16, sc >>= 8) {
+                if (g == 8) sc = w.get(QuantDot.I64, o + 200);
                 int kind = (g >> 1) & 3, n = g >> 3, half = g & 1;
                 long ql = o + 64L * n + 32 * (kind & 1) + 16 * half, qh = o + 128 + 32L * n + 16 * half;
                 ShortVector q6 = load16(w, ql).lanewise(VectorOperators.ASHR, 4 * (kind >> 1)).and((short) 0xF)
                         .or(load16(w, qh).lanewise(VectorOperators.ASHR, 2 * kind).and((short) 3).lanewise(VectorOperators.LSHL, 4));
-                int s = w.get(I8, o + 192 + g);
+                int s = (byte) sc;
                 isum = isum.add(madd16(q6.mul(act(q, y))).mul(s));
                 osum += s * bsums[bo + g];
             }

@@ -32,11 +32,15 @@ public final class KernelBench {
                     for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, w.data(), rb * r, a, 0, k);
                     spent[wk] = System.nanoTime() - s0;
                 };
+                long best = Long.MAX_VALUE;
                 for (int rep = 0; rep < 40; rep++) {
                     long t0 = System.nanoTime();
                     pool.run(task);
                     long dt = System.nanoTime() - t0;
-                    if (rep % 10 == 9) {
+                    best = Math.min(best, dt);
+                    if (rep % 10 == 9) { // best of the last 10 runs (the shared machine is noisy)
+                        dt = best;
+                        best = Long.MAX_VALUE;
                         System.out.printf(Locale.ROOT, "%s k=%d rows=%d threads=%d: %.2f GB/s  %.1f Melem/s%n", t, k, rows, threads,
                                 rb * rows / (double) dt, (double) k * rows / dt * 1e3);
                         if (Boolean.getBoolean("kb.verbose")) System.out.println("  per worker us: " + java.util.Arrays.toString(java.util.Arrays.stream(spent).map(v -> v / 1000).toArray()) + ", call us: " + dt / 1000);
