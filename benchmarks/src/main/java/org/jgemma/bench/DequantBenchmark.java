@@ -2,6 +2,7 @@ package org.jgemma.bench;
 
 import java.util.concurrent.TimeUnit;
 import org.jgemma.ggml.Dequantize;
+import org.jgemma.backend.TestWeights;
 import org.jgemma.ggml.GgmlType;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -38,7 +39,7 @@ public class DequantBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
-        tensor = RandomWeights.tensor("w", GgmlType.valueOf(format), COLS, ROWS, 42);
+        tensor = TestWeights.random("w", GgmlType.valueOf(format), ROWS, COLS, 42);
         out = new float[COLS * ROWS];
     }
 

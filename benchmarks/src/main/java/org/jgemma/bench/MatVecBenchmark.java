@@ -6,6 +6,7 @@ import org.jgemma.backend.BackendOptions;
 import org.jgemma.backend.Backends;
 import org.jgemma.backend.Buffer;
 import org.jgemma.backend.Weight;
+import org.jgemma.backend.TestWeights;
 import org.jgemma.ggml.GgmlType;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -56,10 +57,10 @@ public class MatVecBenchmark {
         long rows = Long.parseLong(s[0]);
         int cols = Integer.parseInt(s[1]);
         be = Backends.create(backend, new BackendOptions(threads, null));
-        w = be.upload(RandomWeights.tensor("w", GgmlType.valueOf(format), cols, rows, 7));
+        w = be.upload(TestWeights.random("w", GgmlType.valueOf(format), Math.toIntExact(rows), cols, 7));
         x = be.allocate(cols, "x");
         y = be.allocate(rows, "y");
-        be.write(x, 0, RandomWeights.activations(cols, 11), 0, cols);
+        be.write(x, 0, TestWeights.gaussian(cols, 1.0, 11), 0, cols);
     }
 
     @Benchmark
