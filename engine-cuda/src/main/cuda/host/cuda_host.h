@@ -42,15 +42,30 @@ static inline int2 make_int2(int x, int y) { return int2{x, y}; }
 static inline int4 make_int4(int x, int y, int z, int w) { return int4{x, y, z, w}; }
 
 namespace hc {
-struct Fiber;
-// What a running CUDA thread sees: its indices and its block's shape (runtime.cpp sets it before each switch).
+// What a running CUDA thread sees: its indices and its block's shape (runtime.cpp fills it for each fiber).
 struct ThreadCtx {
     uint3 tid;
     uint3 bid;
     dim3 bdim;
     dim3 gdim;
 };
-extern __thread ThreadCtx *cur;
+// Each fiber's stack lies in its own SLOT-aligned slot of SLOT bytes; the top 64 bytes hold this header, so a thread
+// finds its context from its stack pointer alone (no thread-local lookup on every threadIdx).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uintptr_t SLOT = (uintptr_t) 1 << 20;
+#else
+constexpr uintptr_t SLOT = (uintptr_t) 1 << 17;
+#endif
+struct Header {
+    ThreadCtx *ctx;
+    void *fiber;
+    void *worker;
+};
+static inline Header *header() {
+    uintptr_t sp;
+    asm("mov %%rsp, %0" : "=r"(sp));
+    return reinterpret_cast<Header *>((sp & ~(SLOT - 1)) + SLOT - 64);
+}
 void syncthreads();
 // Warp exchange: the lanes of mask each publish v, wait for each other, and get the 32 published values (valid until
 // the caller's next warp operation). Checks the mask (calling lane in it, named lanes alive, same operation count).
@@ -60,10 +75,10 @@ uint64_t warp_value(const uint64_t *slots, unsigned mask, int src);
 [[noreturn]] void fail(const char *what);
 }  // namespace hc
 
-#define threadIdx (::hc::cur->tid)
-#define blockIdx (::hc::cur->bid)
-#define blockDim (::hc::cur->bdim)
-#define gridDim (::hc::cur->gdim)
+#define threadIdx (::hc::header()->ctx->tid)
+#define blockIdx (::hc::header()->ctx->bid)
+#define blockDim (::hc::header()->ctx->bdim)
+#define gridDim (::hc::header()->ctx->gdim)
 #define warpSize 32
 
 static inline void __syncthreads() { ::hc::syncthreads(); }
@@ -73,7 +88,7 @@ static inline void __threadfence_block() { __atomic_thread_fence(__ATOMIC_SEQ_CS
 
 namespace hc {
 static inline int lane_id() {
-    const ThreadCtx *c = cur;
+    const ThreadCtx *c = header()->ctx;
     return (int) ((c->tid.x + c->bdim.x * (c->tid.y + c->bdim.y * c->tid.z)) & 31);
 }
 template <typename T>

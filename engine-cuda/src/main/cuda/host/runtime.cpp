@@ -49,8 +49,9 @@ Registrar::Registrar(const char *name, Invoker invoke, int n, const size_t *size
 }
 
 // ---- context switch -------------------------------------------------------------------------------------------
-// hc_switch(save, to): saves the callee-saved registers, mxcsr and the x87 control word on the current stack, stores
-// the stack pointer in *save, and resumes the context whose stack pointer is `to` (System V x86-64).
+// hc_switch(save, to): saves the callee-saved registers on the current stack, stores the stack pointer in *save, and
+// resumes the context whose stack pointer is `to` (System V x86-64; the kernels leave mxcsr and the x87 control word
+// alone, so they are not switched).
 #if defined(__x86_64__)
 extern "C" void hc_switch(void **save, void *to);
 extern "C" void hc_trampoline();
@@ -66,14 +67,8 @@ hc_switch:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $8, %rsp
-    stmxcsr (%rsp)
-    fnstcw 4(%rsp)
     movq %rsp, (%rdi)
     movq %rsi, %rsp
-    ldmxcsr (%rsp)
-    fldcw 4(%rsp)
-    addq $8, %rsp
     popq %r15
     popq %r14
     popq %r13
@@ -101,7 +96,7 @@ enum State { READY, WAIT_WARP, WAIT_BLOCK, DONE };
 
 struct Fiber {
     void *sp = nullptr;
-    char *stack = nullptr;  // lowest usable address (a guard page lies below)
+    char *stack = nullptr;  // lowest usable address (a guard page lies below); the slot's Header lies above
     ThreadCtx ctx{};
     int linear = 0, lane = 0, warp = 0;
     State state = DONE;
@@ -126,8 +121,8 @@ struct Launch {
     std::string error;
 };
 
-static const size_t STACK = HC_ASAN ? (512u << 10) : (64u << 10);
 static const size_t GUARD = 4096;
+static const size_t STACK = SLOT - GUARD - 64;  // usable stack per fiber, between the guard page and the Header
 
 struct Worker {
     void *sched_sp = nullptr;
@@ -144,22 +139,30 @@ struct Worker {
     bool aborted = false;
     uint3 bid{};
 
+    char *mapped = nullptr;
+    size_t mapped_bytes = 0;
+
+    // n slots of SLOT bytes, SLOT-aligned: [guard page | stack | Header]
     void ensure_stacks(size_t n) {
         if (n <= nstacks) return;
-        if (stacks) munmap(stacks, nstacks * (STACK + GUARD));
-        void *p = mmap(nullptr, n * (STACK + GUARD), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (mapped) munmap(mapped, mapped_bytes);
+        mapped_bytes = (n + 1) * SLOT;
+        void *p = mmap(nullptr, mapped_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED) {
             fprintf(stderr, "jgemma cuda host: cannot map %zu fiber stacks\n", n);
             abort();
         }
-        stacks = (char *) p;
-        for (size_t i = 0; i < n; i++) mprotect(stacks + i * (STACK + GUARD), GUARD, PROT_NONE);
+        mapped = (char *) p;
+        stacks = (char *) (((uintptr_t) p + SLOT - 1) & ~(SLOT - 1));
+        for (size_t i = 0; i < n; i++) mprotect(stacks + i * SLOT, GUARD, PROT_NONE);
         nstacks = n;
     }
 };
 
-__thread ThreadCtx *cur = nullptr;
-static thread_local Worker *worker = nullptr;
+static thread_local Worker *worker_of_thread = nullptr;
+
+static inline Worker *this_worker() { return (Worker *) header()->worker; }
+static inline Fiber *this_fiber() { return (Fiber *) header()->fiber; }
 
 static std::string block_name(const Worker &w) {
     char b[160];
@@ -180,7 +183,7 @@ static void record_error(Launch *l, const std::string &message) {
 
 // From a fiber back to the scheduler of its block.
 static void yield_to_scheduler(Fiber *f) {
-    Worker *w = worker;
+    Worker *w = this_worker();
 #if HC_ASAN
     __sanitizer_start_switch_fiber(f->state == DONE ? nullptr : &f->asan_fake, w->sched_bottom, w->sched_size);
 #endif
@@ -188,12 +191,11 @@ static void yield_to_scheduler(Fiber *f) {
 #if HC_ASAN
     __sanitizer_finish_switch_fiber(f->asan_fake, &w->sched_bottom, &w->sched_size);
 #endif
-    cur = &f->ctx;
 }
 
 [[noreturn]] void fail(const char *what) {
-    Worker *w = worker;
-    Fiber *f = w->current;
+    Worker *w = this_worker();
+    Fiber *f = this_fiber();
     record_error(w->launch, std::string(what) + " in " + thread_name(*w, *f));
     w->aborted = true;
     f->state = DONE;
@@ -202,8 +204,8 @@ static void yield_to_scheduler(Fiber *f) {
 }
 
 void syncthreads() {
-    Worker *w = worker;
-    Fiber *f = w->current;
+    Worker *w = this_worker();
+    Fiber *f = this_fiber();
     if (w->exited > 0) {
         char b[160];
         snprintf(b, sizeof b, "__syncthreads reached after %d threads of the block exited (divergent barrier)", w->exited);
@@ -220,8 +222,8 @@ void syncthreads() {
 }
 
 const uint64_t *warp_exchange(unsigned mask, uint64_t v) {
-    Worker *w = worker;
-    Fiber *f = w->current;
+    Worker *w = this_worker();
+    Fiber *f = this_fiber();
     Warp &wp = w->warps[f->warp];
     const unsigned bit = 1u << f->lane;
     if (!(mask & bit)) fail("warp operation with a mask that excludes the calling lane");
@@ -258,14 +260,12 @@ uint64_t warp_value(const uint64_t *slots, unsigned mask, int src) {
 
 extern "C" __attribute__((used)) void hc_fiber_main() {
     using namespace hc;
-    Worker *w = worker;
-    Fiber *f = w->current;
+    Worker *w = this_worker();
+    Fiber *f = this_fiber();
 #if HC_ASAN
     __sanitizer_finish_switch_fiber(nullptr, &w->sched_bottom, &w->sched_size);
 #endif
-    cur = &f->ctx;
     w->launch->kernel->invoke(w->launch->params, w->launch->kernel->offsets.data());
-    f = w->current;
     f->state = DONE;
     w->live--;
     w->exited++;
@@ -277,17 +277,22 @@ extern "C" __attribute__((used)) void hc_fiber_main() {
 namespace hc {
 
 static void start_fiber(Worker &w, Fiber &f) {
-    char *top = f.stack + STACK;
+    char *top = f.stack + STACK;  // 16-aligned; the Header lies at top .. top + 64
 #if HC_ASAN
-    __asan_unpoison_memory_region(f.stack, STACK);
+    __asan_unpoison_memory_region(f.stack, STACK + 64);
 #endif
-    uint64_t *sp = (uint64_t *) ((uintptr_t) top & ~(uintptr_t) 15) - 8;  // 64 bytes: 16-aligned frame
-    sp[0] = 0x1F80 | ((uint64_t) 0x037F << 32);  // mxcsr, x87 control word
-    for (int i = 1; i <= 6; i++) sp[i] = 0;      // r15 r14 r13 r12 rbx rbp
-    sp[7] = (uint64_t) (uintptr_t) &hc_trampoline;
+    Header *h = (Header *) top;
+    h->ctx = &f.ctx;
+    h->fiber = &f;
+    h->worker = &w;
+    // what hc_switch pops: r15 r14 r13 r12 rbx rbp, then `ret` into hc_trampoline with rsp = top - 16 (16-aligned, so
+    // its `call` enters hc_fiber_main with rsp ≡ 8 mod 16 as the ABI wants)
+    uint64_t *sp = (uint64_t *) top - 9;
+    for (int i = 0; i < 6; i++) sp[i] = 0;
+    sp[6] = (uint64_t) (uintptr_t) &hc_trampoline;
+    sp[7] = sp[8] = 0;
     f.sp = sp;
     f.state = READY;
-    (void) w;
 }
 
 // Runs one block to the end (or to its first error) on the calling OS thread.
@@ -302,7 +307,7 @@ static void run_block(Worker &w, long long index) {
     w.ensure_stacks(n);
     for (int i = 0; i < n; i++) {
         Fiber &f = w.fibers[i];
-        f.stack = w.stacks + (size_t) i * (STACK + GUARD) + GUARD;
+        f.stack = w.stacks + (size_t) i * SLOT + GUARD;
         f.ctx.tid = uint3{(unsigned) (i % b.x), (unsigned) (i / b.x % b.y), (unsigned) (i / (b.x * b.y))};
         f.ctx.bid = w.bid;
         f.ctx.bdim = b;
@@ -328,7 +333,6 @@ static void run_block(Worker &w, long long index) {
             if (f.state != READY) continue;
             ran = true;
             w.current = &f;
-            cur = &f.ctx;
 #if HC_ASAN
             __sanitizer_start_switch_fiber(&w.sched_fake, f.stack, STACK);
 #endif
@@ -346,7 +350,6 @@ static void run_block(Worker &w, long long index) {
             w.aborted = true;
         }
     }
-    cur = nullptr;
 }
 
 // ---- the pool of OS threads -------------------------------------------------------------------------------------
@@ -364,8 +367,8 @@ static Pool *pool = new Pool();  // never destroyed: its threads are detached an
 static std::atomic<int> wanted_threads{0};
 
 static void work(Launch *l) {
-    if (!worker) worker = new Worker();
-    Worker &w = *worker;
+    if (!worker_of_thread) worker_of_thread = new Worker();
+    Worker &w = *worker_of_thread;
     w.launch = l;
     for (;;) {
         long long i = l->next.fetch_add(1);
