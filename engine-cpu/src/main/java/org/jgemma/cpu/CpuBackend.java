@@ -189,7 +189,7 @@ public final class CpuBackend implements Backend {
         ob.touch();
     }
 
-    /** Decode (n < 4) on quantized weights: one parallel region over the rows of both; otherwise two matmuls. */
+    /** Decode (n < Matmul.TILE_MIN_TOKENS) on quantized weights: one parallel region over the rows of both; otherwise two matmuls. */
     @Override
     public void matmul2(Weight w1, Weight w2, Buffer x, int n, Buffer out1, Buffer out2) {
         CpuWeight a = (CpuWeight) w1, b = (CpuWeight) w2;
@@ -205,7 +205,7 @@ public final class CpuBackend implements Backend {
         o2.touch();
     }
 
-    /** Decode (n < 4) on quantized weights: one parallel region over the rows of all three; otherwise three matmuls. */
+    /** Decode (n < Matmul.TILE_MIN_TOKENS) on quantized weights: one parallel region over the rows of all three; otherwise three matmuls. */
     @Override
     public void matmul3(Weight w1, Weight w2, Weight w3, Buffer x, int n, Buffer out1, Buffer out2, Buffer out3) {
         CpuWeight a = (CpuWeight) w1, b = (CpuWeight) w2, c = (CpuWeight) w3;
