@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.backend.Buffer;
@@ -40,8 +41,11 @@ public final class CudaBackend implements Backend {
     private final CudaDriver driver;
     private final Kernels kernels;
     private final ReentrantLock lock = new ReentrantLock();
-    private final List<DevPtr> allocations = new ArrayList<>();
-    private final Map<DevPtr, String> names = new HashMap<>();
+    private record Held(long bytes, String what) {}
+
+    /** Live device allocations (weights, buffers, KV caches, scratch); free and close release them. */
+    private final LinkedHashMap<DevPtr, Held> allocations = new LinkedHashMap<>();
+    private long allocatedBytes;
     private final LinkedHashMap<Object, CudaDriver.Graph> graphs = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<Object, Integer> seen = new HashMap<>();
     private final Scratch q8qs = new Scratch("q8_1 quants"), q8ds = new Scratch("q8_1 factors"),
@@ -140,7 +144,7 @@ public final class CudaBackend implements Backend {
         return locked(() -> {
             noCapture("allocate(" + name + ")");
             DevPtr p = alloc(4 * Math.max(1, n), "buffer " + name);
-            bufferBytes += 4 * n;
+            bufferBytes += 4 * Math.max(1, n);
             driver.memsetD32(p, 0, Math.max(1, n), "zero " + name);
             return new Floats(this, p, n, name);
         });
@@ -333,12 +337,86 @@ public final class CudaBackend implements Backend {
         return driver.endCapture("step " + key);
     }
 
+    /**
+     * Destroys the graph recorded under {@code key}, if any, after the stream has drained (its session's buffers are
+     * about to be freed; a replay of it afterwards would read freed memory).
+     */
+    @Override
+    public void forgetStep(Object key) {
+        lock.lock();
+        try {
+            seen.remove(key);
+            CudaDriver.Graph g = graphs.remove(key);
+            if (g == null || closed) return;
+            driver.makeCurrent();
+            driver.synchronize("forgetStep");
+            driver.destroyGraph(g);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Gives the device memory of a buffer, int buffer or KV cache back (cuMemFree after the stream has drained: a
+     * queued kernel may still read it); a second free does nothing. Steps recorded with it must be forgotten first:
+     * the host driver fails a replay that reads freed memory.
+     */
+    @Override
+    public void free(Allocation a) {
+        lock.lock();
+        try {
+            if (closed) return;
+            driver.makeCurrent();
+            noCapture("free(" + a.name() + ")");
+            switch (a) {
+                case Floats f when f.owner() == this -> {
+                    if (release(f.ptr())) bufferBytes -= 4 * Math.max(1, f.size());
+                }
+                case Ints i when i.owner() == this -> release(i.ptr());
+                case Kv kv when kv.owner() == this -> {
+                    long before = allocatedBytes;
+                    release(kv.k());
+                    release(kv.v());
+                    kvBytes -= before - allocatedBytes;
+                }
+                default -> throw new IllegalArgumentException("cuda: " + a.name() + " was not allocated by this CUDA backend");
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean release(DevPtr p) {
+        Held h = allocations.remove(p);
+        if (h == null) return false;
+        driver.synchronize("free(" + h.what() + ")");
+        allocatedBytes -= h.bytes();
+        driver.free(p, h.what());
+        return true;
+    }
+
+    /** Device bytes held: weights, buffers, KV caches and the backend's scratch (which does not grow per session). */
+    @Override
+    public long allocatedBytes() {
+        lock.lock();
+        try {
+            return allocatedBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The kernels of the graph recorded for {@code key}, in order, or null if none is (tests, launch counts). */
     List<String> recordedKernels(Object key) {
         return locked(() -> {
             CudaDriver.Graph g = graphs.get(key);
             return g == null ? null : g.kernels();
         });
+    }
+
+    /** The kernels of every recorded step held, least recently used first. */
+    List<List<String>> recordedSteps() {
+        return locked(() -> graphs.values().stream().map(CudaDriver.Graph::kernels).toList());
     }
 
     /** Recorded steps currently held. */
@@ -370,9 +448,9 @@ public final class CudaBackend implements Backend {
             attempt(errors, () -> driver.synchronize("close"));
             for (CudaDriver.Graph g : graphs.values()) attempt(errors, () -> driver.destroyGraph(g));
             graphs.clear();
-            for (DevPtr p : allocations) attempt(errors, () -> driver.free(p, names.get(p)));
+            for (var e : allocations.entrySet()) attempt(errors, () -> driver.free(e.getKey(), e.getValue().what()));
             allocations.clear();
-            names.clear();
+            allocatedBytes = 0;
             attempt(errors, driver::close);
             if (!errors.isEmpty()) {
                 RuntimeException first = errors.getFirst();
@@ -443,8 +521,8 @@ public final class CudaBackend implements Backend {
                     MemoryEstimate.gib(kvBytes), MemoryEstimate.gib(bufferBytes)));
         }
         DevPtr p = driver.alloc(bytes, what);
-        allocations.add(p);
-        names.put(p, what);
+        allocations.put(p, new Held(bytes, what));
+        allocatedBytes += bytes;
         return p;
     }
 
