@@ -9,12 +9,14 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.jgemma.api.ChatSession;
+import org.jgemma.chat.ChatMessage;
 import org.jgemma.api.GenerationResult;
 import org.jgemma.api.Model;
 import org.jgemma.api.StopReason;
@@ -47,6 +49,7 @@ final class ChatRepl {
     private ChatSession chat;
     private LineReader reader;       // null without a terminal
     private volatile ChatSession generating;
+    private List<ChatMessage> conversation; // set by /set system until the next message
 
     private ChatRepl(Model model, RunCommand.Settings settings, boolean parseSpecial, CommonOptions common, PrintWriter out,
                      PrintWriter info, PrintWriter err) {
@@ -222,7 +225,14 @@ final class ChatRepl {
         GenerationResult r;
         generating = chat;
         try {
-            r = chat.send(text, settings.generationOptions(), print);
+            if (conversation != null) {
+                List<ChatMessage> all = new ArrayList<>(conversation);
+                all.add(ChatMessage.user(text));
+                conversation = null;
+                r = chat.send(all, settings.generationOptions(), print);
+            } else {
+                r = chat.send(text, settings.generationOptions(), print);
+            }
         } finally {
             generating = null;
         }
@@ -255,6 +265,9 @@ final class ChatRepl {
             }
             case "/clear" -> {
                 chat.reset();
+                String sys = settings.system(); // Ollama: the messages become just the current system message
+                conversation = new ArrayList<>();
+                if (sys != null && !sys.isEmpty()) conversation.add(ChatMessage.system(sys));
                 info.println("Cleared session context");
             }
             case "/set" -> set(a);
@@ -322,17 +335,24 @@ final class ChatRepl {
     }
 
     /**
-     * {@code /set system}: the new system message. Ollama adds it to the messages of the next request; here the
-     * conversation is rendered from a session that fixes its system prompt, so it starts the chat afresh when the
-     * conversation has turns (said so), as {@code /clear} would.
+     * {@code /set system}: the new system message for the rest of the conversation. Ollama appends a system message
+     * to the messages of the next request; Gemma's template only folds a system message that comes first into the
+     * first user turn, so here it replaces the conversation's system message (the next reply re-reads the
+     * conversation from there; the KV cache of the unchanged prefix is kept).
      */
     private void setSystem(String text) {
         settings.system = text;
-        boolean hadTurns = chat.history().stream().anyMatch(m -> !m.role().equals("system"));
-        chat.close();
-        chat = model.newChat(settings.system(), parseSpecial);
-        info.println(hadTurns ? "Set system message (a new conversation starts with it)." : "Set system message.");
+        List<ChatMessage> next = new ArrayList<>();
+        next.add(ChatMessage.system(text));
+        for (ChatMessage m : conversation()) if (!m.role().equals("system")) next.add(m);
+        conversation = next;
+        info.println("Set system message.");
         info.flush();
+    }
+
+    /** The conversation as the next message will extend it (the chat's history, or what /set system made of it). */
+    private List<ChatMessage> conversation() {
+        return conversation != null ? conversation : chat.history();
     }
 
     private void show(List<String> a) throws IOException {
@@ -397,6 +417,7 @@ final class ChatRepl {
         model.close();
         model = next;
         chat = model.newChat(settings.system(), parseSpecial);
+        conversation = null;
     }
 
     /** {@code /save FILE}: the conversation as JSON (model, system, user options and messages, as Ollama's chat API writes messages). */
@@ -404,7 +425,7 @@ final class ChatRepl {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", settings.ref.name());
         if (!settings.user.isEmpty()) doc.put("options", new TreeMap<>(settings.user));
-        doc.put("messages", chat.history().stream().map(m -> Map.of("role", m.role(), "content", m.content())).toList());
+        doc.put("messages", conversation().stream().map(m -> Map.of("role", m.role(), "content", m.content())).toList());
         try {
             Files.writeString(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(doc) + "\n");
             info.println("Saved the conversation to " + file);

@@ -119,7 +119,9 @@ class TerminalTest {
 
     @Test
     void chatWithoutATerminalReadsOneMessageALine(@TempDir Path tmp) throws Exception {
-        Path in = Files.writeString(tmp.resolve("in.txt"), "Hello\n/set parameter num_predict 2\nHi again\n", StandardCharsets.UTF_8);
+        Path save = tmp.resolve("saved.json");
+        Path in = Files.writeString(tmp.resolve("in.txt"), "Hello\n/set parameter num_predict 2\n/set system Be brief.\nHi again\n/save "
+                + save + "\n", StandardCharsets.UTF_8);
         List<String> cmd = jgemma(tmp, List.of(), "run", Fixtures.file(MODEL).toString(), "--backend", "reference", "-n", "3", "--seed", "1");
         Path out = tmp.resolve("o"), err = tmp.resolve("e");
         Process p = new ProcessBuilder(cmd).redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -127,5 +129,11 @@ class TerminalTest {
         assertEquals(0, p.exitValue(), Files.readString(err));
         assertEquals(2, Files.readAllLines(out).size(), Files.readString(out)); // two replies, one line each; nothing else
         assertTrue(Files.readString(err).contains("Set parameter 'num_predict' to '2'"), Files.readString(err));
+        // /set system replaced the conversation's system message and kept the turns (Ollama's messages, Gemma's order)
+        JsonNode m = new ObjectMapper().readTree(save.toFile()).get("messages");
+        assertEquals(List.of("system", "user", "assistant", "user", "assistant"),
+                java.util.stream.StreamSupport.stream(m.spliterator(), false).map(x -> x.get("role").asText()).toList());
+        assertEquals("Be brief.", m.get(0).get("content").asText());
+        assertEquals("Hi again", m.get(3).get("content").asText());
     }
 }
