@@ -58,6 +58,7 @@ public final class Gemma3Model {
 
     public static Gemma3Model load(GgufFile f, Backend backend, Options options) {
         Gemma3Config c = Gemma3Config.from(f);
+        c.checkTensors(f); // before anything is sized from the config
         if (options.contextLength() < 1 || options.contextLength() > c.contextLength()) {
             throw new IllegalArgumentException("context length " + options.contextLength() + " outside [1, " + c.contextLength()
                     + "] (the model's gemma3.context_length)");
@@ -102,7 +103,7 @@ public final class Gemma3Model {
     private static int kvSlots(Gemma3Config config, Options options, int il) {
         int ctx = options.contextLength();
         if (!config.isLocal(il) || options.fullSwaCache()) return ctx;
-        return Math.min(ctx, config.slidingWindow() + options.batch());
+        return (int) Math.min(ctx, (long) config.slidingWindow() + options.batch()); // long: a window near 2^31 must not wrap
     }
 
     /** Rows of logits computed at once when all positions' logits are asked for; also the most sequences per step. */
