@@ -39,6 +39,7 @@ public final class Main implements Runnable {
                 new LogitsCommand(),
                 new BenchCommand(),
                 new PerplexityCommand(),
+                new QuantizeCommand(),
                 new DevicesCommand());
     }
 
