@@ -191,14 +191,49 @@ public final class Gemma3Model {
                 forward(ids, 0, ids.length, out);
                 return out;
             }
+            long total = (long) ids.length * nv;
+            if (total > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException(ids.length + " positions x " + nv + " logits = " + total
+                        + " floats do not fit one array; use forwardEach to receive them a few rows at a time");
+            }
+            float[] out = new float[(int) total];
+            forwardEach(ids, (pos, rows, buf) -> System.arraycopy(buf, 0, out, pos * nv, rows * nv));
+            return out;
+        }
+
+        /** Receives the logits of consecutive positions of a {@link #forwardEach} call. */
+        @FunctionalInterface
+        public interface LogitRows {
+            /**
+             * {@code buf[0 .. rows * n_vocab)} holds the logits of positions {@code first .. first+rows) of the ids
+             * (0 = the first id), row-major; {@code buf} is reused after the call returns.
+             */
+            void rows(int first, int rows, float[] buf);
+        }
+
+        /**
+         * Runs {@code ids} and hands the logits of every position to {@code sink}, at most a few rows at a time, so a
+         * long context never needs {@code ids.length * n_vocab} floats at once (8192 x 262144 would not fit an array).
+         */
+        public void forwardEach(int[] ids, LogitRows sink) {
             checkFits(ids, 0, ids.length);
-            float[] out = new float[ids.length * nv];
+            int ne = config.nEmbd(), nv = config.nVocab();
+            float[] buf = new float[L * nv];
             for (int s = 0; s < ids.length; s += B) {
                 int n = Math.min(B, ids.length - s);
                 runLayers(ids, s, n, false);
-                allRowLogits(n, out, s);
+                backend.rmsNorm(x, weights.outputNorm(), n, ne, config.eps(), h);
+                dump("result_norm", -1, h, n, ne);
+                for (int r = 0; r < n; r += L) {
+                    int m = Math.min(L, n - r);
+                    backend.copy(h, (long) r * ne, outIn, 0, (long) m * ne);
+                    backend.matmul(weights.output(), outIn, m, logits);
+                    if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (long) m * nv, config.finalLogitSoftcap());
+                    dump("result_output", -1, logits, m, nv);
+                    backend.read(logits, 0, buf, 0, m * nv);
+                    sink.rows(s + r, m, buf);
+                }
             }
-            return out;
         }
 
         /**
@@ -331,21 +366,6 @@ public final class Gemma3Model {
             if (config.finalLogitSoftcap() > 0) backend.softcap(logits, config.nVocab(), config.finalLogitSoftcap());
             dump("result_output", -1, logits, 1, config.nVocab());
             backend.argmax(logits, 1, config.nVocab(), sampled);
-        }
-
-        /** Logits of all n rows, L rows at a time, into {@code out} from row {@code rowOff}. */
-        private void allRowLogits(int n, float[] out, int rowOff) {
-            int ne = config.nEmbd(), nv = config.nVocab();
-            backend.rmsNorm(x, weights.outputNorm(), n, ne, config.eps(), h);
-            dump("result_norm", -1, h, n, ne);
-            for (int r = 0; r < n; r += L) {
-                int m = Math.min(L, n - r);
-                backend.copy(h, (long) r * ne, outIn, 0, (long) m * ne);
-                backend.matmul(weights.output(), outIn, m, logits);
-                if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (long) m * nv, config.finalLogitSoftcap());
-                dump("result_output", -1, logits, m, nv);
-                backend.read(logits, 0, out, (rowOff + r) * nv, m * nv);
-            }
         }
     }
 }
