@@ -40,6 +40,7 @@ public final class Main implements Runnable {
                 new BenchCommand(),
                 new PerplexityCommand(),
                 new QuantizeCommand(),
+                new CompareCommand(),
                 new DevicesCommand());
     }
 

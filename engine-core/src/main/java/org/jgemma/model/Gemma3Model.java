@@ -68,6 +68,26 @@ public final class Gemma3Model {
         return new Gemma3Model(c, Gemma3Weights.load(f, c, backend), backend, options);
     }
 
+    /**
+     * What one session of a model needs: packed weight bytes, KV cache elements (K and V, all layers; the element
+     * size is the backend's) and scratch bytes for the activations. What the loader asks the backend for.
+     */
+    public record MemoryEstimate(long weightBytes, long kvElements, long scratchBytes) {}
+
+    /** The memory {@link #load} asks the backend for ({@link Backend#checkFits}), without loading anything. */
+    public static MemoryEstimate estimate(GgufFile f, Options options) {
+        Gemma3Config c = Gemma3Config.from(f);
+        long weights = 0;
+        for (var t : f.tensors()) {
+            if (!t.name().startsWith("v.") && !t.name().startsWith("mm.")) weights += t.byteSize(); // vision tower ignored
+        }
+        long kv = 0;
+        for (int il = 0; il < c.nLayer(); il++) kv += 2L * kvSlots(c, options, il) * c.kvDim();
+        long b = options.batch(), l = Math.min(b, LOGIT_ROWS);
+        long floats = b * (3L * c.nEmbd() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.nFf()) + l * ((long) c.nEmbd() + c.nVocab());
+        return new MemoryEstimate(weights, kv, 4 * floats);
+    }
+
     /** Tells the backend what one session of this model will need before any upload (Backend#checkFits). */
     private static void checkFits(GgufFile f, Gemma3Config c, Backend backend, Options options) {
         long weights = 0;
