@@ -113,10 +113,11 @@ final class KlDivergence {
         double pplBaseVal = Math.exp(logPplBase.value()), pplBaseUnc = pplBaseVal * logPplBase.uncertainty();
         double cov = covariance(sumNll, sumNllBase, sumNllNllBase, count);
         double ratioVal = logPpl.value() - logPplBase.value();
-        double ratioUnc = Math.sqrt(logPpl.uncertainty() * logPpl.uncertainty()
-                + logPplBase.uncertainty() * logPplBase.uncertainty() - 2.0 * cov);
+        // as perplexity.cpp, but a variance that rounds below zero (identical models) gives 0, not NaN
+        double ratioUnc = Math.sqrt(Math.max(0, logPpl.uncertainty() * logPpl.uncertainty()
+                + logPplBase.uncertainty() * logPplBase.uncertainty() - 2.0 * cov));
         double pplCov = pplVal * pplBaseVal * cov;
-        double diffUnc = Math.sqrt(pplUnc * pplUnc + pplBaseUnc * pplBaseUnc - 2.0 * pplCov);
+        double diffUnc = Math.sqrt(Math.max(0, pplUnc * pplUnc + pplBaseUnc * pplBaseUnc - 2.0 * pplCov));
         Estimate kl = meanAndUncertainty(sumKld, sumKld2, count);
         int n = (int) count;
         float[] sorted = Arrays.copyOf(kldValues, n);
