@@ -192,9 +192,8 @@ final class CompareCommand implements Callable<Integer> {
     /** {pp t/s, tg t/s}: the mean of {@code reps} runs after one warm-up, on random tokens (as jgemma bench). */
     private double[] speed(Path p, String backend) throws IOException {
         ModelOptions o = ModelOptions.defaults().withBackend(backend).withThreads(threads).withContextSize(Math.max(nPrompt, nGen));
-        try (Model m = Model.open(p, o)) {
+        try (Model m = Model.open(p, o); Model.RawSequence seq = m.newRawSequence()) {
             SplittableRandom rnd = new SplittableRandom(42);
-            Model.RawSequence seq = m.newRawSequence();
             float[] logits = new float[m.vocabSize()];
             double pp = 0, tg = 0;
             for (int i = 0; i <= reps; i++) {

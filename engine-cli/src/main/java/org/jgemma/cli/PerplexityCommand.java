@@ -118,8 +118,8 @@ final class PerplexityCommand implements Callable<Integer> {
     /** perplexity(): scores positions ctx/2 .. ctx-2 of each chunk; writes base rows to {@code base} if given. */
     static Scores perplexity(Model m, int[] tokens, int ctx, int nChunk, LogProbs.Writer base, ChunkListener<Scores> l) {
         int nv = m.vocabSize(), first = ctx / 2;
-        Model.RawSequence seq = m.newRawSequence();
         Scores s = new Scores();
+        try (Model.RawSequence seq = m.newRawSequence()) {
         for (int c = 0; c < nChunk; c++) {
             int[] chunk = chunk(m, tokens, ctx, c);
             int[] orig = Arrays.copyOfRange(tokens, c * ctx, (c + 1) * ctx);
@@ -141,6 +141,7 @@ final class PerplexityCommand implements Callable<Integer> {
             });
             l.chunk(c, s);
         }
+        }
         return s;
     }
 
@@ -151,8 +152,8 @@ final class PerplexityCommand implements Callable<Integer> {
             throw new IllegalArgumentException("the base log-probabilities have a vocabulary of " + base.nVocab + " tokens, the model "
                     + nv + ": they come from a different model family");
         }
-        Model.RawSequence seq = m.newRawSequence();
         KlDivergence k = new KlDivergence();
+        try (Model.RawSequence seq = m.newRawSequence()) {
         for (int c = 0; c < nChunk; c++) {
             int[] chunk = chunk(m, base.tokens, ctx, c);
             int[] orig = Arrays.copyOfRange(base.tokens, c * ctx, (c + 1) * ctx);
@@ -170,6 +171,7 @@ final class PerplexityCommand implements Callable<Integer> {
                 }
             });
             l.chunk(c, k);
+        }
         }
         return k;
     }
