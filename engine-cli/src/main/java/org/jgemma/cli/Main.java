@@ -41,6 +41,8 @@ public final class Main implements Runnable {
                 new LogitsCommand(),
                 new BenchCommand(),
                 new PerplexityCommand(),
+                new QuantizeCommand(),
+                new CompareCommand(),
                 new DevicesCommand(),
                 new ListCommand(),
                 new ShowCommand(),
