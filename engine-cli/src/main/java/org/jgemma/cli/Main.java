@@ -39,7 +39,8 @@ public final class Main implements Runnable {
                 new LogitsCommand(),
                 new BenchCommand(),
                 new PerplexityCommand(),
-                new DevicesCommand());
+                new DevicesCommand(),
+                new ServeCommand());
     }
 
     @Override
