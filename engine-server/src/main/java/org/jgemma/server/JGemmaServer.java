@@ -85,6 +85,11 @@ public final class JGemmaServer implements AutoCloseable {
         return registry.snapshot().stream().mapToLong(e -> e.getKey().cancelledCount()).sum();
     }
 
+    /** Sessions (KV caches) made over all loaded models: at most --parallel per model however many requests ran. */
+    public int sessionsCreated() {
+        return registry.snapshot().stream().mapToInt(e -> e.getKey().sessionsCreated()).sum();
+    }
+
     /** Requests generating now, over all loaded models. */
     public int runningGenerations() {
         return registry.snapshot().stream().mapToInt(e -> e.getKey().running()).sum();

@@ -90,6 +90,9 @@ final class ModelRunner implements AutoCloseable {
     /** Requests generating or waiting for a slot. */
     int busy() { return parallel + queue - admission.availablePermits(); }
 
+    /** Sessions (KV caches) this model has made: at most {@code parallel}, however many requests it served. */
+    int sessionsCreated() { return sessions.get(); }
+
     /** Generations ended early because their client went away. */
     long cancelledCount() { return cancelled.get(); }
 
