@@ -60,7 +60,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--max-loaded", defaultValue = "3", description = "most models loaded at once (default: ${DEFAULT-VALUE})")
     int maxLoaded;
 
-    @Option(names = "--max-memory", defaultValue = "0", description = "memory budget of the loaded models in MiB (0: 80% of RAM)")
+    @Option(names = "--max-memory", defaultValue = "0", description = "memory budget of the loaded models in MiB (0: 80%% of RAM)")
     long maxMemoryMiB;
 
     @Option(names = "--max-body", defaultValue = "16", description = "largest request body in MiB (default: ${DEFAULT-VALUE})")
