@@ -10,7 +10,8 @@ import org.jgemma.sampling.Sampler;
  * UTF-8, stop strings removed), or with {@link #step()}. The prompt is evaluated when the generation is created.
  * Each step samples a token from the last logits and evaluates it before the next one is sampled, so a token that
  * ends the generation is never evaluated: it stays pending in the session and goes in front of the next prompt.
- * Single-threaded, like its session; {@link Session#cancel()} may be called from another thread.
+ * Single-threaded, like its session; {@link #cancel()} (or {@link Session#cancel()}) may be called from any thread and
+ * ends it with {@link StopReason#CANCELLED} before its next token, or between two chunks of its prompt.
  */
 public final class Generation implements Iterator<String>, AutoCloseable {
     private final Session session;
@@ -28,6 +29,7 @@ public final class Generation implements Iterator<String>, AutoCloseable {
     private long endNanos;
     private int lastToken = -1;
     private String nextPiece;
+    private boolean decoding; // registered with the scheduler as a sequence in its token loop
 
     Generation(Session session, int[] promptIds, GenerationOptions options) {
         this.session = session;
@@ -39,10 +41,27 @@ public final class Generation implements Iterator<String>, AutoCloseable {
             sampler.accept(history[i]);
         }
         long t0 = System.nanoTime();
-        this.promptTokens = session.evaluatePrompt(promptIds);
+        int expected = promptIds.length + (session.pending() >= 0 ? 1 : 0);
+        this.promptTokens = session.evaluatePrompt(promptIds, options.promptProgress());
         for (int id : promptIds) sampler.accept(id);
         this.startNanos = System.nanoTime();
         this.promptNanos = startNanos - t0;
+        if (promptTokens < expected || session.cancelRequested()) {
+            finish(StopReason.CANCELLED, "");
+        } else {
+            session.scheduler().decodingStarted();
+            decoding = true;
+        }
+    }
+
+    /** Ends the generation before its next token, from any thread (the same as {@link Session#cancel()}). */
+    public void cancel() {
+        if (reason == null) session.cancel();
+    }
+
+    /** Prompt tokens evaluated (all of them unless it was cancelled during the prompt). */
+    public int promptTokens() {
+        return promptTokens;
     }
 
     /** Whether the generation has ended. */
@@ -71,9 +90,24 @@ public final class Generation implements Iterator<String>, AutoCloseable {
      */
     public String step() {
         if (reason != null) return null;
+        try {
+            return advance();
+        } catch (RuntimeException | Error e) { // the model closed, the backend failed: this generation is over
+            if (reason == null) end(StopReason.CANCELLED);
+            throw e;
+        }
+    }
+
+    private String advance() {
         lastToken = -1;
         if (session.cancelRequested()) return finish(StopReason.CANCELLED, "");
-        if (!session.evaluatePending()) return finish(StopReason.CONTEXT_FULL, "");
+        if (!session.evaluatePending()) {
+            Session.RoomMaker m = session.roomMaker();
+            if (m == null || options.contextPolicy() == ContextPolicy.FAIL || !m.makeRoom(this)) {
+                return finish(StopReason.CONTEXT_FULL, "");
+            }
+            if (session.cancelRequested()) return finish(StopReason.CANCELLED, "");
+        }
         int id = sampler.sample(session.logits());
         sampler.accept(id);
         lastToken = id;
@@ -83,9 +117,7 @@ public final class Generation implements Iterator<String>, AutoCloseable {
         if (options.stopOnEog() && session.codec().isEog(id)) return finish(StopReason.END_OF_GENERATION, "");
         String piece = stop.push(utf8.push(session.codec().tokenBytes(id)));
         if (stop.stopped()) {
-            reason = StopReason.STOP_STRING;
-            endNanos = System.nanoTime();
-            session.ended(this);
+            end(StopReason.STOP_STRING);
             text.append(piece);
             return piece;
         }
@@ -96,11 +128,29 @@ public final class Generation implements Iterator<String>, AutoCloseable {
 
     private String finish(StopReason why, String piece) {
         String rest = piece + stop.push(utf8.flush()) + stop.flush();
-        reason = why;
-        endNanos = System.nanoTime();
-        session.ended(this);
+        end(why);
         text.append(rest);
         return rest;
+    }
+
+    private void end(StopReason why) {
+        reason = why;
+        endNanos = System.nanoTime();
+        if (decoding) {
+            decoding = false;
+            session.scheduler().decodingEnded();
+        }
+        session.clearCancel();
+        session.ended(this);
+    }
+
+    /** Generated token ids so far (for a chat re-evaluating its context). */
+    int[] generatedTokens() {
+        return Arrays.copyOf(generated, nGenerated);
+    }
+
+    GenerationOptions options() {
+        return options;
     }
 
     /** Ends the generation now (as cancelled) if it is still running. */

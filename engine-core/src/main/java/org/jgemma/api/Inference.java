@@ -10,8 +10,23 @@ interface Inference extends AutoCloseable {
     /** Most tokens one sequence can hold. */
     int contextSize();
 
+    /** Most prompt tokens one step evaluates. */
+    int batchSize();
+
+    /** Most sequences {@link #decodeBatch} advances at once (1: the backend steps them one at a time). */
+    int maxParallel();
+
     /** A new sequence at position 0. */
     Sequence newSequence();
+
+    /**
+     * One decode step of {@code count} distinct sequences: {@code seqs[i]} takes {@code tokens[i]}; its last logits go
+     * to {@code out[i]}. Equal to evaluating each alone.
+     */
+    void decodeBatch(Sequence[] seqs, int[] tokens, int count, float[][] out);
+
+    /** Bytes the backend holds ({@link org.jgemma.backend.Backend#allocatedBytes}). */
+    long allocatedBytes();
 
     /** Backend name and device, for messages. */
     String backendName();
@@ -21,8 +36,11 @@ interface Inference extends AutoCloseable {
     @Override
     void close();
 
-    /** One sequence (KV cache). Single-threaded. */
-    interface Sequence {
+    /** One sequence (KV cache). Single-threaded; {@link #close} gives its memory back. */
+    interface Sequence extends AutoCloseable {
+        @Override
+        void close();
+
         /** Tokens evaluated so far: the position of the next one. */
         int position();
 

@@ -7,17 +7,21 @@ import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.lang.ref.Cleaner;
+import java.util.List;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.BackendOptions;
 import org.jgemma.backend.Backends;
+import org.jgemma.chat.ChatMessage;
 import org.jgemma.chat.ChatTemplate;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufFormatException;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.model.Gemma3Config;
 import org.jgemma.model.Gemma3Model;
+import org.jgemma.ollama.ModelReference;
 import org.jgemma.ollama.OllamaStore;
 import org.jgemma.tokenizer.Tokenizer;
 
@@ -32,12 +36,30 @@ import org.jgemma.tokenizer.Tokenizer;
  * }
  * }</pre>
  *
- * <p>Thread-safety: a Model is immutable once open and may be shared between threads (tokenize, detokenize and
- * newSession are safe to call concurrently). Each {@link Session} / {@link ChatSession} belongs to one thread at a
- * time; sessions on different threads take turns on the backend (one step at a time per model). Close the model
- * after its sessions.
+ * <p><b>Thread-safety.</b> A Model is safe to share between threads: open sessions, tokenize and detokenize from
+ * any thread. Each {@link Session} / {@link ChatSession} (and the {@link Generation} it runs) is used by one thread at
+ * a time, but different sessions may run on different threads at the same time: their steps go through the model's
+ * scheduler, which runs one step at a time on the backend and batches the decode steps of up to
+ * {@link ModelOptions#maxParallel()} sessions into one (so N conversations cost far less than N times one).
+ * {@link Session#cancel()} and {@link Generation#cancel()} may be called from any thread.
+ *
+ * <p><b>Memory.</b> A session holds its KV cache until it is closed ({@link Session#close()}); the activations of a
+ * step are the model's, shared by all sessions. {@link #allocatedBytes()} tells what the backend holds: after every
+ * session is closed it is back to its value after {@link #open}.
+ *
+ * <p><b>Closing.</b> {@link #close()} may be called from any thread, at any time, more than once (later calls do
+ * nothing): requests waiting for a step and every later call fail with {@link ModelClosedException}; a step already
+ * running finishes first, so nothing hangs and nothing runs on a closed backend. A model that is never closed is
+ * closed when it becomes unreachable (a {@link Cleaner} closes its backend, worker threads and file mapping), but
+ * close it explicitly: the garbage collector may take long to notice.
+ *
+ * <p><b>Errors.</b> Failures are {@link JGemmaException}s (unchecked); {@link #open} also throws {@link IOException}.
  */
 public final class Model implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+    /** Models closed by the Cleaner because they became unreachable unclosed (for tests). */
+    static final java.util.concurrent.atomic.AtomicInteger CLEANED = new java.util.concurrent.atomic.AtomicInteger();
+
     private final Inference inference;
     private final TextCodec codec;
     private final Tokenizer tokenizer; // null for models built from parts (tests)
@@ -45,7 +67,9 @@ public final class Model implements AutoCloseable {
     private final GgufFile file;       // null likewise
     private final int bos;
     private final long loadNanos;
-    private final Object lock = new Object();
+    private final StepScheduler scheduler;
+    private final Closer closer;
+    private final Cleaner.Cleanable cleanable;
 
     Model(Inference inference, TextCodec codec, int bos, Tokenizer tokenizer, Gemma3Config config, GgufFile file, long loadNanos) {
         this.inference = inference;
@@ -55,6 +79,34 @@ public final class Model implements AutoCloseable {
         this.config = config;
         this.file = file;
         this.loadNanos = loadNanos;
+        this.scheduler = new StepScheduler(inference);
+        this.closer = new Closer(scheduler, inference, file);
+        this.cleanable = CLEANER.register(this, closer);
+    }
+
+    /** Closes the scheduler, then the backend, then the file; must not refer to the Model (the Cleaner runs it). */
+    private static final class Closer implements Runnable {
+        private final StepScheduler scheduler;
+        private final Inference inference;
+        private final GgufFile file;
+        volatile boolean explicit;
+
+        Closer(StepScheduler scheduler, Inference inference, GgufFile file) {
+            this.scheduler = scheduler;
+            this.inference = inference;
+            this.file = file;
+        }
+
+        @Override
+        public void run() {
+            if (!scheduler.close()) return;
+            if (!explicit) CLEANED.incrementAndGet();
+            try {
+                inference.close();
+            } finally {
+                if (file != null) file.close();
+            }
+        }
     }
 
     /** Opens {@code path} on the best available backend with default options. */
@@ -71,24 +123,19 @@ public final class Model implements AutoCloseable {
      * The GGUF file {@code fileOrReference} names: the file itself when it exists, else the blob of the Ollama model
      * of that name in the standard Ollama stores ({@link OllamaStore#standard()}).
      *
-     * @throws NoSuchFileException when it is neither a file nor a model in a store (the message lists the stores searched)
+     * @throws NoSuchFileException when it is neither a file nor a model in a store (the message says what was searched)
+     * @throws IOException when it is a directory, or its Ollama manifest is broken
      */
     public static Path resolve(String fileOrReference) throws IOException {
         return resolve(fileOrReference, OllamaStore.standard());
     }
 
-    /** As {@link #resolve(String)}, looking in {@code store}. */
+    /**
+     * As {@link #resolve(String)}, looking in {@code store}. For the Ollama manifest's other layers (default options,
+     * system prompt, template, license) use {@link ModelReference#resolve(String, OllamaStore)}.
+     */
     public static Path resolve(String fileOrReference, OllamaStore store) throws IOException {
-        Path p = Path.of(fileOrReference);
-        if (Files.exists(p)) return p;
-        if (!OllamaStore.looksLikeReference(fileOrReference)) {
-            throw new NoSuchFileException(fileOrReference);
-        }
-        Optional<Path> blob = store.resolve(fileOrReference);
-        if (blob.isPresent()) return blob.get();
-        throw new NoSuchFileException(fileOrReference, null, "neither a file nor an Ollama model in the stores searched: "
-                + store.roots().stream().map(Path::toString).collect(Collectors.joining(", "))
-                + " (set OLLAMA_MODELS, or `ollama pull " + fileOrReference + "`)");
+        return ModelReference.resolve(fileOrReference, store).path();
     }
 
     /**
@@ -113,8 +160,9 @@ public final class Model implements AutoCloseable {
             if (options.progress() != null) touchWeights(file, options.progress());
             backend = Backends.create(options.backend(), new BackendOptions(options.threads(), null));
             ChatTemplate template = ChatTemplate.from(file);
-            Gemma3Model model = Gemma3Model.load(file, backend, ctx);
-            return new Model(new Gemma3Inference(model, backend), new TokenizerCodec(tokenizer, template), tokenizer.bosId(), tokenizer,
+            int batch = options.batchSize() > 0 ? Math.min(options.batchSize(), ctx) : Math.min(512, ctx);
+            Gemma3Model model = Gemma3Model.load(file, backend, new Gemma3Model.Options(ctx, batch, false));
+            return new Model(new Gemma3Inference(model, backend, options.effectiveMaxParallel()), new TokenizerCodec(tokenizer, template), tokenizer.bosId(), tokenizer,
                     config, file, System.nanoTime() - t0);
         } catch (GgufFormatException e) {
             closeQuietly(backend, file);
@@ -152,9 +200,26 @@ public final class Model implements AutoCloseable {
         }
     }
 
-    /** A new completion session (its own KV cache). */
+    /** A new completion session with its own KV cache (allocated now; {@link Session#close()} frees it). */
     public Session newSession() {
-        return new Session(this);
+        return new Session(this, newSequence());
+    }
+
+    /** A sequence allocated on the backend while no step runs there. */
+    Inference.Sequence newSequence() {
+        Inference.Sequence[] made = new Inference.Sequence[1];
+        scheduler.exclusive(() -> made[0] = inference.newSequence());
+        return made[0];
+    }
+
+    /** Frees a sequence while no step runs; nothing to do once the model is closed (the backend freed everything). */
+    void freeSequence(Inference.Sequence s) {
+        if (scheduler.isClosed()) return;
+        try {
+            scheduler.exclusive(s::close);
+        } catch (ModelClosedException ignored) {
+            // closed meanwhile: the backend's close freed it
+        }
     }
 
     /**
@@ -170,14 +235,29 @@ public final class Model implements AutoCloseable {
      * control tokens (a user's {@code <end_of_turn>} then ends the turn), as llama.cpp's server does.
      */
     public ChatSession newChat(String systemPrompt, boolean parseSpecialInContent) {
-        return new ChatSession(newSession(), systemPrompt, parseSpecialInContent);
+        return continueChat(systemPrompt == null || systemPrompt.isEmpty() ? List.of() : List.of(ChatMessage.system(systemPrompt)),
+                parseSpecialInContent);
     }
 
     public ChatSession newChat() {
-        return newChat(null);
+        return newChat((String) null);
     }
 
-    /** One-shot: a fresh session generates from {@code prompt} (BOS added, special tokens parsed). */
+    /**
+     * A chat that continues {@code history} (system, user and assistant messages, as a stateless HTTP API sends
+     * them): nothing is evaluated until the next {@link ChatSession#send}, which evaluates the history and the new
+     * message together. See {@link ChatSession#send(List, GenerationOptions, TokenListener)} to answer a whole
+     * message list, reusing the KV cache of what this chat has evaluated already.
+     */
+    public ChatSession continueChat(List<ChatMessage> history) {
+        return continueChat(history, false);
+    }
+
+    public ChatSession continueChat(List<ChatMessage> history, boolean parseSpecialInContent) {
+        return new ChatSession(newSession(), history, parseSpecialInContent);
+    }
+
+    /** One-shot: a fresh session generates from {@code prompt} (BOS added, special tokens parsed), then is closed. */
     public GenerationResult generate(String prompt, GenerationOptions options, TokenListener listener) {
         try (Session s = newSession()) {
             return s.generate(prompt, options, listener);
@@ -200,6 +280,21 @@ public final class Model implements AutoCloseable {
 
     public int vocabSize() { return inference.vocabSize(); }
 
+    /** Bytes the backend holds now (weights it copied, the shared activations, every open session's KV cache). */
+    public long allocatedBytes() { return inference.allocatedBytes(); }
+
+    /** Most sessions whose decode steps share one batched step. */
+    public int maxParallel() { return scheduler.maxParallel(); }
+
+    /** Most prompt tokens evaluated in one step (a prompt goes in chunks of this size). */
+    public int batchSize() { return inference.batchSize(); }
+
+    /** Steps run so far and the decode rows in them (rows / steps: the mean decode batch), for benchmarks. */
+    public long[] stepStatistics() { return scheduler.statistics(); }
+
+    /** Whether {@link #close()} was called (or the model was cleaned). */
+    public boolean isClosed() { return scheduler.isClosed(); }
+
     /** Tokens one session can hold. */
     public int contextSize() { return inference.contextSize(); }
 
@@ -220,32 +315,39 @@ public final class Model implements AutoCloseable {
     /** The BOS token id, or -1. */
     public int bosToken() { return bos; }
 
-    /** A low-level sequence for tools that need every position's logits (the CLI's logits and perplexity). */
+    /** A low-level sequence for tools that need every position's logits (the CLI's logits and perplexity). Close it. */
     public RawSequence newRawSequence() {
-        Inference.Sequence s = inference.newSequence();
+        Inference.Sequence s = newSequence();
         return new RawSequence() {
+            private boolean closed;
+
             @Override public int position() { return s.position(); }
 
             @Override
             public float[] evaluateAll(int[] ids) {
-                synchronized (lock) {
-                    return s.evaluateAll(ids);
-                }
+                float[][] r = new float[1][];
+                scheduler.exclusive(() -> r[0] = s.evaluateAll(ids));
+                return r[0];
             }
 
             @Override
             public void evaluate(int[] ids, float[] logits) {
-                synchronized (lock) {
-                    s.evaluate(ids, 0, ids.length, logits);
-                }
+                scheduler.evaluate(s, ids, 0, ids.length, logits);
             }
 
             @Override public void reset() { s.reset(); }
+
+            @Override
+            public void close() {
+                if (closed) return;
+                closed = true;
+                freeSequence(s);
+            }
         };
     }
 
-    /** Direct access to a sequence: token ids in, logits out. Single-threaded. */
-    public interface RawSequence {
+    /** Direct access to a sequence: token ids in, logits out. One thread at a time; close it to free its KV cache. */
+    public interface RawSequence extends AutoCloseable {
         int position();
 
         /** Logits of every position of {@code ids}, {@code [ids.length][vocab]} row-major. */
@@ -255,20 +357,24 @@ public final class Model implements AutoCloseable {
         void evaluate(int[] ids, float[] logits);
 
         void reset();
+
+        @Override
+        void close();
     }
 
     Inference inference() { return inference; }
 
     TextCodec codec() { return codec; }
 
-    Object lock() { return lock; }
+    StepScheduler scheduler() { return scheduler; }
 
+    /**
+     * Closes the model: waiting and later requests fail with {@link ModelClosedException}, a running step finishes
+     * first, then the backend and the file mapping are released. Safe from any thread; a second call does nothing.
+     */
     @Override
     public void close() {
-        try {
-            inference.close();
-        } finally {
-            if (file != null) file.close();
-        }
+        closer.explicit = true;
+        cleanable.clean();
     }
 }

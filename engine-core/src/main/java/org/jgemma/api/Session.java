@@ -11,9 +11,18 @@ import java.util.stream.StreamSupport;
  * only the new prompt tokens. The first prompt gets BOS; prompt text is tokenized with special tokens parsed
  * ({@code <start_of_turn>} becomes its id).
  *
- * <p>Thread-safety: a session is used by one thread at a time; only {@link #cancel()} may be called from any
- * thread (it stops the running generation before its next token). Sessions of one {@link Model} may live on
- * different threads: their steps take turns on the model's backend.
+ * <p><b>Threads.</b> A session is used by one thread at a time (hand it over with the usual happens-before, e.g. an
+ * executor); sessions of one {@link Model} may run on different threads at once, their steps batched by the model's
+ * scheduler. {@link #cancel()} may be called from any thread.
+ *
+ * <p><b>Cancel.</b> {@link #cancel()} ends the running request — while its prompt is evaluated (between two chunks of
+ * {@link Model#batchSize()} tokens) or while it generates (before the next token) — with
+ * {@link StopReason#CANCELLED}; called when no request runs, it ends the next one before it evaluates anything, so a
+ * cancel that races with the start of a request is never lost. Every request that ends consumes a pending cancel.
+ * After a prompt evaluation was cancelled the context holds the part of the prompt that was evaluated.
+ *
+ * <p><b>Memory.</b> The KV cache is allocated when the session is made and freed by {@link #close()} (idempotent).
+ * A prompt that does not fit the context throws {@link ContextOverflowException} and leaves the session usable.
  */
 public final class Session implements AutoCloseable {
     private final Model model;
@@ -25,11 +34,19 @@ public final class Session implements AutoCloseable {
     private int pending = -1;            // sampled but not yet evaluated
     private boolean logitsValid;
     private volatile boolean cancel;
+    private boolean closed;
     private Generation active;
+    /** Makes room when a reply fills the context (a chat's {@link ContextPolicy#DROP_OLDEST_TURNS}); null: none. */
+    private RoomMaker roomMaker;
 
-    Session(Model model) {
+    /** Frees context when a generation reaches its end; true if there is room for at least one more token. */
+    interface RoomMaker {
+        boolean makeRoom(Generation g);
+    }
+
+    Session(Model model, Inference.Sequence seq) {
         this.model = model;
-        this.seq = model.inference().newSequence();
+        this.seq = seq;
         this.logits = new float[model.vocabSize()];
     }
 
@@ -55,13 +72,14 @@ public final class Session implements AutoCloseable {
         return Arrays.copyOf(history, nHistory);
     }
 
-    /** Asks the running generation to stop before its next token (from any thread). */
+    /** Ends the running request, or the next one if none runs (from any thread); see the class comment. */
     public void cancel() {
         cancel = true;
     }
 
     /** Empties the context: the next prompt starts at position 0 with BOS. */
     public void reset() {
+        checkOpen();
         endActive();
         seq.reset();
         nHistory = 0;
@@ -85,8 +103,9 @@ public final class Session implements AutoCloseable {
     }
 
     public Generation start(int[] promptIds, GenerationOptions options) {
+        checkOpen();
         endActive();
-        cancel = false;
+        checkPrompt(promptIds);
         active = new Generation(this, promptIds, options);
         return active;
     }
@@ -103,12 +122,26 @@ public final class Session implements AutoCloseable {
         return model.codec().encode(prompt, nHistory == 0, true);
     }
 
+    /** Ends the running generation and frees the KV cache. Idempotent; the session cannot be used afterwards. */
     @Override
     public void close() {
-        endActive();
+        if (closed) return;
+        try {
+            endActive();
+        } finally {
+            closed = true;
+            model.freeSequence(seq);
+        }
     }
 
+    public boolean isClosed() { return closed; }
+
     // ---- for Generation and ChatSession ------------------------------------------------------------------
+
+    private void checkOpen() {
+        if (closed) throw new IllegalStateException("the session was closed");
+        if (model.isClosed()) throw new ModelClosedException("the model was closed");
+    }
 
     int vocabSize() { return logits.length; }
 
@@ -117,6 +150,15 @@ public final class Session implements AutoCloseable {
     float[] logits() { return logits; }
 
     boolean cancelRequested() { return cancel; }
+
+    /** A request ended: a cancel pending for it is used up. */
+    void clearCancel() { cancel = false; }
+
+    void setRoomMaker(RoomMaker m) { roomMaker = m; }
+
+    RoomMaker roomMaker() { return roomMaker; }
+
+    StepScheduler scheduler() { return model.scheduler(); }
 
     /** The sampled token that has not been evaluated yet, or -1. */
     int pending() { return pending; }
@@ -136,6 +178,13 @@ public final class Session implements AutoCloseable {
         active = null;
     }
 
+    /** Tokens of the context that equal the start of {@code ids}. */
+    int commonPrefix(int[] ids) {
+        int p = 0;
+        while (p < nHistory && p < ids.length && history[p] == ids[p]) p++;
+        return p;
+    }
+
     /**
      * Makes the context a prefix of {@code ids} and returns the rest of {@code ids}, to be evaluated next. The longest
      * common prefix of the context (pending token included) and {@code ids} is kept; when the context goes beyond it,
@@ -144,9 +193,14 @@ public final class Session implements AutoCloseable {
      * again. At least one token is always left to evaluate unless the context already is {@code ids} with valid logits.
      */
     int[] keepCommonPrefix(int[] ids) {
+        checkOpen();
         endActive();
-        int p = 0;
-        while (p < nHistory && p < ids.length && history[p] == ids[p]) p++;
+        return reseat(ids);
+    }
+
+    /** {@link #keepCommonPrefix} without ending the running generation (a chat making room in the middle of a reply). */
+    int[] reseat(int[] ids) {
+        int p = commonPrefix(ids);
         if (p == nHistory && (p < ids.length || pending >= 0 || logitsValid)) {
             return Arrays.copyOfRange(ids, p, ids.length);
         }
@@ -161,31 +215,48 @@ public final class Session implements AutoCloseable {
         return Arrays.copyOfRange(ids, p, ids.length);
     }
 
-    /** Evaluates the pending token (if any) and {@code ids}; returns how many tokens were evaluated. */
-    int evaluatePrompt(int[] ids) {
-        int withPending = ids.length + (pending >= 0 ? 1 : 0);
+    /** Throws if {@code ids} cannot be evaluated after the context (too long, ids outside the vocabulary). */
+    void checkPrompt(int[] ids) {
         if (ids.length > contextLeft()) {
-            throw new IllegalArgumentException("the prompt has " + ids.length + " tokens but the context has room for "
-                    + contextLeft() + " (" + model.contextSize() + " in all, " + nHistory + " used); use a larger context size");
+            throw new ContextOverflowException("the prompt has " + ids.length + " tokens but the context has room for "
+                    + contextLeft() + " (" + model.contextSize() + " in all, " + nHistory + " used); use a larger context size",
+                    nHistory + ids.length, model.contextSize());
         }
         for (int id : ids) {
             if (id < 0 || id >= logits.length) throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + logits.length + ")");
         }
-        if (withPending == 0) {
-            if (!logitsValid) throw new IllegalArgumentException("empty prompt and nothing evaluated yet: nothing to predict from");
-            return 0;
+        if (ids.length == 0 && pending < 0 && !logitsValid) {
+            throw new IllegalArgumentException("empty prompt and nothing evaluated yet: nothing to predict from");
         }
-        int[] all = new int[withPending];
-        int off = 0;
-        if (pending >= 0) all[off++] = pending;
-        System.arraycopy(ids, 0, all, off, ids.length);
-        for (int id : ids) push(id);
-        pending = -1;
-        evaluate(all, 0, all.length);
-        return withPending;
     }
 
-    /** Evaluates the pending token; false if it does not fit the context. */
+    /**
+     * Evaluates the pending token (if any) and {@code ids} in chunks of the model's batch size, checking for a cancel
+     * before each chunk and reporting progress after it; returns how many tokens were evaluated (fewer than all when
+     * cancelled: then the context ends with the last evaluated chunk).
+     */
+    int evaluatePrompt(int[] ids, GenerationOptions.PromptProgress progress) {
+        checkPrompt(ids);
+        boolean hadPending = pending >= 0; // in the history already, not in the cache
+        int withPending = ids.length + (hadPending ? 1 : 0);
+        if (withPending == 0) return 0;
+        int[] all = new int[withPending];
+        if (hadPending) all[0] = pending;
+        System.arraycopy(ids, 0, all, hadPending ? 1 : 0, ids.length);
+        int chunk = model.batchSize(), done = 0;
+        while (done < all.length) {
+            if (cancel) break;
+            int n = Math.min(chunk, all.length - done);
+            evaluate(all, done, n);
+            for (int i = done; i < done + n; i++) if (!(hadPending && i == 0)) push(all[i]);
+            if (done == 0) pending = -1;
+            done += n;
+            if (progress != null) progress.update(done, all.length);
+        }
+        return done;
+    }
+
+    /** Evaluates the pending token as a decode step (batched with other sessions'); false if it does not fit the context. */
     boolean evaluatePending() {
         if (pending < 0) return true;
         if (seq.position() + 1 > model.contextSize()) return false;
@@ -196,9 +267,8 @@ public final class Session implements AutoCloseable {
     }
 
     private void evaluate(int[] ids, int off, int n) {
-        synchronized (model.lock()) {
-            seq.evaluate(ids, off, n, logits);
-        }
+        logitsValid = false;
+        model.scheduler().evaluate(seq, ids, off, n, logits);
         logitsValid = true;
     }
 

@@ -1,6 +1,7 @@
 package org.jgemma.api;
 
 import java.util.List;
+import org.jgemma.chat.ChatMessage;
 
 /**
  * What the API needs from the tokenizer and chat template (an adapter over {@code org.jgemma.tokenizer.Tokenizer}

@@ -2,6 +2,7 @@ package org.jgemma.api;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.jgemma.chat.ChatMessage;
 import org.jgemma.chat.ChatTemplate;
 import org.jgemma.tokenizer.Tokenizer;
 
@@ -34,8 +35,7 @@ final class TokenizerCodec implements TextCodec {
 
     @Override
     public int[] encodeChat(List<ChatMessage> messages, boolean addGenerationPrompt, boolean parseSpecialInContent) {
-        List<org.jgemma.chat.ChatMessage> msgs = new ArrayList<>(messages.size());
-        for (ChatMessage m : messages) msgs.add(new org.jgemma.chat.ChatMessage(m.role(), m.content()));
+        List<ChatMessage> msgs = messages;
         return template.encode(tokenizer, msgs, addGenerationPrompt, parseSpecialInContent);
     }
 }

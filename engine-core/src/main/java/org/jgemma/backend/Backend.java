@@ -13,7 +13,13 @@ import org.jgemma.gguf.GgufTensorInfo;
  * with GGUF {@code ne = [K, N]} has N rows of K elements; {@code matmul} computes {@code out[t][r] = Σ_k W[r][k]·x[t][k]}.
  *
  * <p>Dynamic values of a step (token ids, positions) live in device int buffers written before the step, so a
- * recorded step can be replayed with new inputs. Implementations are not thread-safe: one thread drives a backend.
+ * recorded step can be replayed with new inputs. Implementations are not thread-safe: one thread at a time drives a
+ * backend (the API's scheduler serialises every call, allocation and free included, under the model's step lock).
+ *
+ * <p>Memory has a lifetime (ggml-backend's buffers are the model): what {@link #allocate}, {@link #allocateInts} and
+ * {@link #allocateKv} return stays allocated until {@link #free} gives it back or the backend closes, and
+ * {@link #allocatedBytes} counts it, so a caller that frees everything it allocated sees the counter return exactly
+ * to where it started. A step recorded by {@link #runStep} is released by {@link #forgetStep}.
  */
 public interface Backend extends AutoCloseable {
 
@@ -50,6 +56,20 @@ public interface Backend extends AutoCloseable {
 
     /** A KV cache for one layer: {@code slots} rows of {@code kvDim} for K and for V (element type is the backend's choice). */
     KvBuffer allocateKv(int slots, int kvDim, String name);
+
+    /**
+     * Gives back what {@code a} holds; a second free of the same allocation does nothing. Using {@code a} afterwards is
+     * an error the backend may or may not detect. Steps recorded with {@code a} must be forgotten ({@link #forgetStep})
+     * first.
+     */
+    void free(Allocation a);
+
+    /**
+     * Bytes this backend holds now for its caller: resident weight copies (a backend that maps the file counts none),
+     * buffers, KV caches and memory kept for recorded steps; scratch it keeps for itself may be included as long as
+     * it does not grow per session. Returns to the same value when everything allocated since is freed.
+     */
+    long allocatedBytes();
 
     /** Host to device: {@code dst[dstOff .. dstOff+n) = src[srcOff ..)}. */
     void write(Buffer dst, long dstOff, float[] src, int srcOff, int n);
@@ -138,6 +158,12 @@ public interface Backend extends AutoCloseable {
     default void runStep(Object key, Runnable step) {
         step.run();
     }
+
+    /**
+     * Forgets the step recorded under {@code key} (a CUDA graph: destroyed), if any. Callers forget every key they
+     * used when the buffers the step reads are freed; a backend that records nothing ignores this.
+     */
+    default void forgetStep(Object key) {}
 
     /** Waits for all enqueued work. */
     default void synchronize() {}

@@ -1,8 +1,9 @@
 package org.jgemma.backend;
 
 /** An int buffer owned by a backend: token ids, positions, sampled ids. */
-public interface IntBuffer {
+public interface IntBuffer extends Allocation {
     int size();
 
-    String name();
+    @Override
+    default long bytes() { return 4L * size(); }
 }

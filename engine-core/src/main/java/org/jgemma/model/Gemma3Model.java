@@ -48,6 +48,7 @@ public final class Gemma3Model {
         this.backend = backend;
         this.options = options;
         this.embedScale = (float) Math.sqrt((float) config.nEmbd()); // sqrtf((float) n_embd)
+        this.ws = new Workspace();
     }
 
     /** Loads {@code f} onto {@code backend} with a context of {@code contextLength} tokens. */
@@ -104,36 +105,213 @@ public final class Gemma3Model {
         return Math.min(ctx, config.slidingWindow() + options.batch());
     }
 
-    /** Rows of logits computed at once when all positions' logits are asked for. */
+    /** Rows of logits computed at once when all positions' logits are asked for; also the most sequences per step. */
     private static final int LOGIT_ROWS = 8;
 
-    /** One sequence: KV cache and activation buffers on the backend. Not thread-safe. */
-    public final class Session {
+    /** Most sequences {@link #decodeBatch} advances in one step. */
+    public static final int MAX_PARALLEL = LOGIT_ROWS;
+
+    /**
+     * Activations of one step, shared by all sessions (steps run one at a time, and none keeps anything in them
+     * between steps): allocated at load, freed by {@link #close}, so a session owns only its KV cache.
+     */
+    private final class Workspace {
+        final int B = options.batch();
+        final int L = Math.min(B, LOGIT_ROWS);
+        final IntBuffer tokens = backend.allocateInts(B, "tokens");              // [B]
+        final IntBuffer positions = backend.allocateInts(B, "positions");        // [B] of a multi-sequence step
+        final IntBuffer sampled = backend.allocateInts(1, "sampled");            // [1]
+        final Buffer x = backend.allocate((long) B * config.nEmbd(), "x");        // [B][n_embd] residual stream
+        final Buffer h = backend.allocate((long) B * config.nEmbd(), "h");        // [B][n_embd] normed input
+        final Buffer q = backend.allocate((long) B * config.qDim(), "q");         // [B][n_head][hd]
+        final Buffer k = backend.allocate((long) B * config.kvDim(), "k");        // [B][n_head_kv][hd]
+        final Buffer v = backend.allocate((long) B * config.kvDim(), "v");        // [B][n_head_kv][hd]
+        final Buffer attn = backend.allocate((long) B * config.qDim(), "kqv");    // [B][n_head][hd]
+        final Buffer a = backend.allocate((long) B * config.nEmbd(), "a");        // [B][n_embd] block output
+        final Buffer gate = backend.allocate((long) B * config.nFf(), "gate");    // [B][n_ff]
+        final Buffer up = backend.allocate((long) B * config.nFf(), "up");        // [B][n_ff]
+        final Buffer outIn = backend.allocate((long) L * config.nEmbd(), "result_norm"); // [L][n_embd]
+        final Buffer logits = backend.allocate((long) L * config.nVocab(), "logits");   // [L][n_vocab]
+        // one sequence's row of a multi-sequence step, at row 0 (attention and the KV append stay per sequence)
+        final Buffer q1 = backend.allocate(config.qDim(), "q.seq");               // [n_head][hd]
+        final Buffer k1 = backend.allocate(config.kvDim(), "k.seq");              // [n_head_kv][hd]
+        final Buffer v1 = backend.allocate(config.kvDim(), "v.seq");              // [n_head_kv][hd]
+        final Buffer attn1 = backend.allocate(config.qDim(), "kqv.seq");          // [n_head][hd]
+        final int[] posHost = new int[B];
+
+        void free() {
+            for (var m : new org.jgemma.backend.Allocation[] {tokens, positions, sampled, x, h, q, k, v, attn, a, gate, up,
+                    outIn, logits, q1, k1, v1, attn1}) {
+                backend.free(m);
+            }
+        }
+    }
+
+    private Workspace ws;
+
+    private Workspace ws() {
+        if (ws == null) throw new IllegalStateException("the model was closed");
+        return ws;
+    }
+
+    /** Frees the shared activations (the weights stay with the backend, which the caller closes). Idempotent. */
+    public void close() {
+        if (ws != null) ws.free();
+        ws = null;
+    }
+
+    /**
+     * One decode step for several sequences at once: sequence {@code seqs[i]} (all distinct) takes token
+     * {@code tokens[i]} at its next position, and its logits go to {@code out[i][0 .. n_vocab)}. The matmuls run over
+     * the stacked rows, so each weight byte is read once for all of them; the KV append and attention stay per sequence.
+     * Each row is computed as it would be alone (the same ops on the same values), so the results equal
+     * {@link Session#forward} one sequence at a time wherever the backend's ops compute rows independently.
+     */
+    public void decodeBatch(Session[] seqs, int[] tokens, int count, float[][] out) {
+        if (count < 1 || count > MAX_PARALLEL || count > seqs.length || count > tokens.length || count > out.length) {
+            throw new IllegalArgumentException("decodeBatch of " + count + " sequences (1 .. " + MAX_PARALLEL + ")");
+        }
+        if (count == 1) {
+            seqs[0].forward(tokens, 0, 1, out[0]);
+            return;
+        }
+        Workspace w = ws();
+        int nv = config.nVocab();
+        for (int i = 0; i < count; i++) {
+            Session s = seqs[i];
+            s.checkOpen();
+            for (int j = 0; j < i; j++) if (seqs[j] == s) throw new IllegalArgumentException("decodeBatch: a sequence appears twice");
+            s.checkFits(tokens, i, 1);
+            if (out[i].length < nv) throw new IllegalArgumentException("logits array of " + out[i].length + " floats, need " + nv);
+            w.posHost[i] = s.position;
+            s.one[0] = s.position;
+            backend.writeInts(s.positions, s.one, 1);
+        }
+        backend.writeInts(w.tokens, tokens, count);
+        backend.writeInts(w.positions, w.posHost, count);
+        blocks(w, count, seqs); // not recorded: the set of sequences changes from step to step
+        int ne = config.nEmbd();
+        backend.copy(w.x, 0, w.outIn, 0, (long) count * ne);
+        backend.rmsNorm(w.outIn, weights.outputNorm(), count, ne, config.eps(), w.outIn);
+        backend.matmul(weights.output(), w.outIn, count, w.logits);
+        if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, (long) count * nv, config.finalLogitSoftcap());
+        for (int i = 0; i < count; i++) {
+            backend.read(w.logits, (long) i * nv, out[i], 0, nv);
+            Session s = seqs[i];
+            s.position++;
+            s.highWater = Math.max(s.highWater, s.position);
+        }
+    }
+
+    /** The gemma3 blocks on n tokens (FACTS §3.4, steps 1-12); {@code seqs} null: all n rows are one sequence's. */
+    private void blocks(Workspace w, int n, Session[] seqs) {
+        Gemma3Config c = config;
+        int ne = c.nEmbd(), hd = c.headDim();
+        float eps = c.eps();
+        DebugHook hook = seqs == null ? seqs0hook : null;
+        IntBuffer positions = seqs == null ? seqs0.positions : w.positions;
+        backend.embed(weights.tokenEmbd(), w.tokens, n, embedScale, w.x);                 // x = embd[tok] * sqrt(n_embd)
+        dump(hook, "inp_scaled", -1, w.x, n, ne);
+        for (int il = 0; il < c.nLayer(); il++) {
+            Gemma3Weights.Layer l = weights.layers().get(il);
+            backend.rmsNorm(w.x, l.attnNorm(), n, ne, eps, w.h);
+            dump(hook, "attn_norm", il, w.h, n, ne);
+            backend.matmul3(l.wq(), l.wk(), l.wv(), w.h, n, w.q, w.k, w.v);
+            dump(hook, "Qcur", il, w.q, n, c.qDim());
+            dump(hook, "Kcur", il, w.k, n, c.kvDim());
+            dump(hook, "Vcur", il, w.v, n, c.kvDim());
+            backend.rmsNorm(w.q, l.qNorm(), n * c.nHead(), hd, eps, w.q);                  // QK-norm per head, before RoPE
+            backend.rmsNorm(w.k, l.kNorm(), n * c.nHeadKv(), hd, eps, w.k);
+            dump(hook, "Qcur_normed", il, w.q, n, c.qDim());
+            dump(hook, "Kcur_normed", il, w.k, n, c.kvDim());
+            backend.rope(w.q, n, c.nHead(), hd, positions, c.ropeBase(il), c.ropeScale(il));
+            backend.rope(w.k, n, c.nHeadKv(), hd, positions, c.ropeBase(il), c.ropeScale(il));
+            dump(hook, "Qcur_rope", il, w.q, n, c.qDim());
+            dump(hook, "Kcur_rope", il, w.k, n, c.kvDim());
+            if (seqs == null) {
+                backend.kvAppend(w.k, w.v, n, positions, seqs0.kv[il]);
+                backend.attention(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
+            } else {
+                for (int i = 0; i < n; i++) { // one row per sequence, moved to row 0 of the .seq buffers and back
+                    Session s = seqs[i];
+                    backend.copy(w.k, (long) i * c.kvDim(), w.k1, 0, c.kvDim());
+                    backend.copy(w.v, (long) i * c.kvDim(), w.v1, 0, c.kvDim());
+                    backend.copy(w.q, (long) i * c.qDim(), w.q1, 0, c.qDim());
+                    backend.kvAppend(w.k1, w.v1, 1, s.positions, s.kv[il]);
+                    backend.attention(w.q1, s.kv[il], 1, s.positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn1);
+                    backend.copy(w.attn1, 0, w.attn, (long) i * c.qDim(), c.qDim());
+                }
+            }
+            dump(hook, "kqv_out", il, w.attn, n, c.qDim());
+            backend.matmul(l.wo(), w.attn, n, w.a);
+            dump(hook, "attn_out", il, w.a, n, ne);
+            backend.rmsNorm(w.a, l.postAttnNorm(), n, ne, eps, w.a);                       // sandwich norm
+            dump(hook, "attn_post_norm", il, w.a, n, ne);
+            backend.add(w.x, w.a, (long) n * ne);
+            dump(hook, "sa_out", il, w.x, n, ne);
+            backend.rmsNorm(w.x, l.ffnNorm(), n, ne, eps, w.h);
+            dump(hook, "ffn_norm", il, w.h, n, ne);
+            backend.matmul2(l.ffnGate(), l.ffnUp(), w.h, n, w.gate, w.up);
+            backend.geglu(w.gate, w.up, (long) n * c.nFf(), w.gate);                          // gelu_tanh(gate) * up
+            dump(hook, "ffn_geglu", il, w.gate, n, c.nFf());
+            backend.matmul(l.ffnDown(), w.gate, n, w.a);
+            dump(hook, "ffn_out", il, w.a, n, ne);
+            backend.rmsNorm(w.a, l.postFfnNorm(), n, ne, eps, w.a);
+            dump(hook, "ffn_post_norm", il, w.a, n, ne);
+            backend.add(w.x, w.a, (long) n * ne);
+            dump(hook, "l_out", il, w.x, n, ne);
+        }
+    }
+
+    private static void dump(DebugHook hook, String name, int layer, Buffer buf, int rows, int cols) {
+        if (hook != null) hook.tensor(name, layer, buf, rows, cols);
+    }
+
+    // the session whose single-sequence step is running (blocks reads its KV cache, positions and hook)
+    private Session seqs0;
+    private DebugHook seqs0hook;
+
+    /** One sequence: its KV cache and positions on the backend (activations are the model's). Not thread-safe. */
+    public final class Session implements AutoCloseable {
         private final int B = options.batch();
-        private final int L = Math.min(B, LOGIT_ROWS);
-        private final IntBuffer tokens = backend.allocateInts(B, "tokens");      // [B]
-        private final IntBuffer positions = backend.allocateInts(B, "positions"); // [B]
-        private final IntBuffer sampled = backend.allocateInts(1, "sampled");     // [1]
-        private final Buffer x = backend.allocate((long) B * config.nEmbd(), "x");        // [B][n_embd] residual stream
-        private final Buffer h = backend.allocate((long) B * config.nEmbd(), "h");        // [B][n_embd] normed input
-        private final Buffer q = backend.allocate((long) B * config.qDim(), "q");         // [B][n_head][hd]
-        private final Buffer k = backend.allocate((long) B * config.kvDim(), "k");        // [B][n_head_kv][hd]
-        private final Buffer v = backend.allocate((long) B * config.kvDim(), "v");        // [B][n_head_kv][hd]
-        private final Buffer attn = backend.allocate((long) B * config.qDim(), "kqv");    // [B][n_head][hd]
-        private final Buffer a = backend.allocate((long) B * config.nEmbd(), "a");        // [B][n_embd] block output
-        private final Buffer gate = backend.allocate((long) B * config.nFf(), "gate");    // [B][n_ff]
-        private final Buffer up = backend.allocate((long) B * config.nFf(), "up");        // [B][n_ff]
-        private final Buffer outIn = backend.allocate((long) L * config.nEmbd(), "result_norm"); // [L][n_embd]
-        private final Buffer logits = backend.allocate((long) L * config.nVocab(), "logits");   // [L][n_vocab]
+        private final IntBuffer positions = backend.allocateInts(B, "positions");  // [B] this sequence's step positions
         private final KvBuffer[] kv = new KvBuffer[config.nLayer()];
         private final int[] posHost = new int[B];
-        private final Object[] stepKeys = new Object[2 * (B + 1)]; // runStep keys per (n, lastLogits), made once
+        private final int[] one = new int[1];
+        /** The key its one-token decode step is recorded under (the only step recorded: it repeats every token). */
+        private final Object decodeKey = new Object() {
+            @Override public String toString() { return "decode@" + Integer.toHexString(System.identityHashCode(Session.this)); }
+        };
+        private boolean recorded, closed;
         private int position;
         private int highWater; // 1 + the highest position written to the KV cache since reset
         private DebugHook hook;
 
         private Session() {
-            for (int il = 0; il < kv.length; il++) kv[il] = backend.allocateKv(kvSlots(il), config.kvDim(), "kv." + il);
+            int made = 0;
+            try {
+                for (int il = 0; il < kv.length; il++, made++) kv[il] = backend.allocateKv(kvSlots(il), config.kvDim(), "kv." + il);
+            } catch (RuntimeException | Error e) {
+                for (int il = 0; il < made; il++) backend.free(kv[il]);
+                backend.free(positions);
+                throw e;
+            }
+        }
+
+        /** Gives back its KV cache and recorded step. Idempotent; the session cannot be used afterwards. */
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            if (recorded) backend.forgetStep(decodeKey);
+            for (KvBuffer b : kv) if (b != null) backend.free(b);
+            backend.free(positions);
+        }
+
+        public boolean isClosed() { return closed; }
+
+        private void checkOpen() {
+            if (closed) throw new IllegalStateException("the sequence was closed");
         }
 
         public Gemma3Model model() { return Gemma3Model.this; }
@@ -213,7 +391,7 @@ public final class Gemma3Model {
                 int m = Math.min(B, off + n - s);
                 boolean last = s + m == off + n;
                 runLayers(ids, s, m, last);
-                if (last) backend.read(logits, 0, out, 0, nv);
+                if (last) backend.read(ws().logits, 0, out, 0, nv);
             }
         }
 
@@ -225,7 +403,7 @@ public final class Gemma3Model {
                 runLayers(ids, s, n, s + n == ids.length);
             }
             int[] r = new int[1];
-            backend.readInts(sampled, r, 1);
+            backend.readInts(ws().sampled, r, 1);
             return r[0];
         }
 
@@ -246,105 +424,55 @@ public final class Gemma3Model {
 
         /** Writes the chunk's inputs and runs the blocks (plus, if {@code lastLogits}, the last row's logits and argmax). */
         private void runLayers(int[] ids, int start, int n, boolean lastLogits) {
+            checkOpen();
+            Workspace w = ws();
             for (int t = 0; t < n; t++) posHost[t] = position + t;
             int[] chunk = start == 0 ? ids : java.util.Arrays.copyOfRange(ids, start, start + n); // prompts only
-            backend.writeInts(tokens, chunk, n);
+            backend.writeInts(w.tokens, chunk, n);
             backend.writeInts(positions, posHost, n);
-            Runnable step = lastLogits ? (n == 1 ? decodeStep : () -> { blocks(n); lastRowLogits(n); }) : () -> blocks(n);
-            if (hook != null) step.run();
-            else backend.runStep(stepKey(n, lastLogits), step);
+            seqs0 = this;
+            seqs0hook = hook;
+            try {
+                Runnable step = lastLogits ? () -> { blocks(w, n, null); lastRowLogits(w, n); } : () -> blocks(w, n, null);
+                if (hook == null && n == 1 && lastLogits) { // the decode step: recorded once, replayed every token
+                    recorded = true;
+                    backend.runStep(decodeKey, step);
+                } else {
+                    step.run();
+                }
+            } finally {
+                seqs0 = null;
+                seqs0hook = null;
+            }
             position += n;
             highWater = Math.max(highWater, position);
         }
 
-        /** The one-token step with logits, made once (the decode loop runs it every token). */
-        private final Runnable decodeStep = () -> {
-            blocks(1);
-            lastRowLogits(1);
-        };
-
-        /** The key a backend may record the step under: one object per (this session, n, lastLogits), kept. */
-        private Object stepKey(int n, boolean lastLogits) {
-            int i = 2 * n + (lastLogits ? 1 : 0);
-            Object k = stepKeys[i];
-            if (k == null) stepKeys[i] = k = List.of(this, n, lastLogits);
-            return k;
-        }
-
-        private void dump(String name, int layer, Buffer buf, int rows, int cols) {
-            if (hook != null) hook.tensor(name, layer, buf, rows, cols);
-        }
-
-        /** The gemma3 blocks on n tokens (FACTS §3.4, steps 1-12). */
-        private void blocks(int n) {
-            Gemma3Config c = config;
-            int ne = c.nEmbd(), hd = c.headDim();
-            float eps = c.eps();
-            backend.embed(weights.tokenEmbd(), tokens, n, embedScale, x);                 // x = embd[tok] * sqrt(n_embd)
-            dump("inp_scaled", -1, x, n, ne);
-            for (int il = 0; il < c.nLayer(); il++) {
-                Gemma3Weights.Layer w = weights.layers().get(il);
-                backend.rmsNorm(x, w.attnNorm(), n, ne, eps, h);
-                dump("attn_norm", il, h, n, ne);
-                backend.matmul3(w.wq(), w.wk(), w.wv(), h, n, q, k, v);
-                dump("Qcur", il, q, n, c.qDim());
-                dump("Kcur", il, k, n, c.kvDim());
-                dump("Vcur", il, v, n, c.kvDim());
-                backend.rmsNorm(q, w.qNorm(), n * c.nHead(), hd, eps, q);                  // QK-norm per head, before RoPE
-                backend.rmsNorm(k, w.kNorm(), n * c.nHeadKv(), hd, eps, k);
-                dump("Qcur_normed", il, q, n, c.qDim());
-                dump("Kcur_normed", il, k, n, c.kvDim());
-                backend.rope(q, n, c.nHead(), hd, positions, c.ropeBase(il), c.ropeScale(il));
-                backend.rope(k, n, c.nHeadKv(), hd, positions, c.ropeBase(il), c.ropeScale(il));
-                dump("Qcur_rope", il, q, n, c.qDim());
-                dump("Kcur_rope", il, k, n, c.kvDim());
-                backend.kvAppend(k, v, n, positions, kv[il]);
-                backend.attention(q, kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), attn);
-                dump("kqv_out", il, attn, n, c.qDim());
-                backend.matmul(w.wo(), attn, n, a);
-                dump("attn_out", il, a, n, ne);
-                backend.rmsNorm(a, w.postAttnNorm(), n, ne, eps, a);                       // sandwich norm
-                dump("attn_post_norm", il, a, n, ne);
-                backend.add(x, a, (long) n * ne);
-                dump("sa_out", il, x, n, ne);
-                backend.rmsNorm(x, w.ffnNorm(), n, ne, eps, h);
-                dump("ffn_norm", il, h, n, ne);
-                backend.matmul2(w.ffnGate(), w.ffnUp(), h, n, gate, up);
-                backend.geglu(gate, up, (long) n * c.nFf(), gate);                          // gelu_tanh(gate) * up
-                dump("ffn_geglu", il, gate, n, c.nFf());
-                backend.matmul(w.ffnDown(), gate, n, a);
-                dump("ffn_out", il, a, n, ne);
-                backend.rmsNorm(a, w.postFfnNorm(), n, ne, eps, a);
-                dump("ffn_post_norm", il, a, n, ne);
-                backend.add(x, a, (long) n * ne);
-                dump("l_out", il, x, n, ne);
-            }
-        }
-
         /** Logits of the last of n rows into logits row 0, softcapped if the file says so, and their argmax. */
-        private void lastRowLogits(int n) {
+        private void lastRowLogits(Workspace w, int n) {
             int ne = config.nEmbd();
-            backend.copy(x, (long) (n - 1) * ne, outIn, 0, ne);
-            backend.rmsNorm(outIn, weights.outputNorm(), 1, ne, config.eps(), outIn);
-            dump("result_norm", -1, outIn, 1, ne);
-            backend.matmul(weights.output(), outIn, 1, logits);
-            if (config.finalLogitSoftcap() > 0) backend.softcap(logits, config.nVocab(), config.finalLogitSoftcap());
-            dump("result_output", -1, logits, 1, config.nVocab());
-            backend.argmax(logits, 1, config.nVocab(), sampled);
+            backend.copy(w.x, (long) (n - 1) * ne, w.outIn, 0, ne);
+            backend.rmsNorm(w.outIn, weights.outputNorm(), 1, ne, config.eps(), w.outIn);
+            dump(hook, "result_norm", -1, w.outIn, 1, ne);
+            backend.matmul(weights.output(), w.outIn, 1, w.logits);
+            if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, config.nVocab(), config.finalLogitSoftcap());
+            dump(hook, "result_output", -1, w.logits, 1, config.nVocab());
+            backend.argmax(w.logits, 1, config.nVocab(), w.sampled);
         }
 
         /** Logits of all n rows, L rows at a time, into {@code out} from row {@code rowOff}. */
         private void allRowLogits(int n, float[] out, int rowOff) {
+            Workspace w = ws();
             int ne = config.nEmbd(), nv = config.nVocab();
-            backend.rmsNorm(x, weights.outputNorm(), n, ne, config.eps(), h);
-            dump("result_norm", -1, h, n, ne);
-            for (int r = 0; r < n; r += L) {
-                int m = Math.min(L, n - r);
-                backend.copy(h, (long) r * ne, outIn, 0, (long) m * ne);
-                backend.matmul(weights.output(), outIn, m, logits);
-                if (config.finalLogitSoftcap() > 0) backend.softcap(logits, (long) m * nv, config.finalLogitSoftcap());
-                dump("result_output", -1, logits, m, nv);
-                backend.read(logits, 0, out, (rowOff + r) * nv, m * nv);
+            backend.rmsNorm(w.x, weights.outputNorm(), n, ne, config.eps(), w.h);
+            dump(hook, "result_norm", -1, w.h, n, ne);
+            for (int r = 0; r < n; r += w.L) {
+                int m = Math.min(w.L, n - r);
+                backend.copy(w.h, (long) r * ne, w.outIn, 0, (long) m * ne);
+                backend.matmul(weights.output(), w.outIn, m, w.logits);
+                if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, (long) m * nv, config.finalLogitSoftcap());
+                dump(hook, "result_output", -1, w.logits, m, nv);
+                backend.read(w.logits, 0, out, (rowOff + r) * nv, m * nv);
             }
         }
     }

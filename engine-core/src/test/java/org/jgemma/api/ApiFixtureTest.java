@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
+import org.jgemma.chat.ChatMessage;
 import org.jgemma.testing.Fixtures;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -202,7 +203,7 @@ class ApiFixtureTest {
     @Test
     void promptLongerThanTheContextIsRefused() {
         try (Session s = model.newSession()) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.generate(new int[65], greedy(1), TokenListener.NONE));
+            ContextOverflowException e = assertThrows(ContextOverflowException.class, () -> s.generate(new int[65], greedy(1), TokenListener.NONE));
             assertTrue(e.getMessage().contains("65 tokens"), e.getMessage());
         }
     }

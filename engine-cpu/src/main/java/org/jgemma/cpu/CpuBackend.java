@@ -2,6 +2,7 @@ package org.jgemma.cpu;
 
 import java.lang.foreign.MemorySegment;
 
+import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.Buffer;
 import org.jgemma.backend.IntBuffer;
@@ -28,6 +29,9 @@ public final class CpuBackend implements Backend {
     private final AttentionTask attention;
     private final ParallelOps parallelOps;
     private int maxCols = 256;
+    /** What allocate* handed out and free has not taken back. */
+    private final java.util.Set<Allocation> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    private long allocated;
     private float[] ropeCos = new float[128], ropeSin = new float[128];
 
     public CpuBackend(int threads) {
@@ -82,13 +86,43 @@ public final class CpuBackend implements Backend {
         return new CpuWeight(t.name(), t.type(), cols, rows, t.data(), t.rowBytes());
     }
 
-    @Override public Buffer allocate(long n, String name) { return new CpuBuffer(n, name); }
-    @Override public IntBuffer allocateInts(int n, String name) { return new CpuIntBuffer(n, name); }
+    @Override
+    public Buffer allocate(long n, String name) {
+        if (n < 0) throw new IllegalArgumentException("buffer " + name + ": negative size " + n);
+        return track(new CpuBuffer(n, name));
+    }
+
+    @Override
+    public IntBuffer allocateInts(int n, String name) {
+        if (n < 0) throw new IllegalArgumentException("int buffer " + name + ": negative size " + n);
+        return track(new CpuIntBuffer(n, name));
+    }
 
     @Override
     public KvBuffer allocateKv(int slots, int kvDim, String name) {
+        if (slots <= 0 || kvDim <= 0) throw new IllegalArgumentException("KV cache " + name + ": bad size " + slots + " x " + kvDim);
         attention.ensureSlots(slots);
-        return new CpuKv(slots, kvDim, name);
+        return track(new CpuKv(slots, kvDim, name));
+    }
+
+    private <A extends Allocation> A track(A a) {
+        live.add(a);
+        allocated += a.bytes();
+        return a;
+    }
+
+    /** Heap arrays: forgetting them is freeing them (the GC reclaims them once the caller drops its references too). */
+    @Override
+    public void free(Allocation a) {
+        if (live.remove(a)) {
+            allocated -= a.bytes();
+            matmul.invalidate(); // a later buffer may reuse nothing, but the activation cache must not name a freed one
+        }
+    }
+
+    @Override
+    public long allocatedBytes() {
+        return allocated;
     }
 
     @Override
@@ -155,7 +189,7 @@ public final class CpuBackend implements Backend {
         ob.touch();
     }
 
-    /** Decode (n < 4) on quantized weights: one parallel region over the rows of both; otherwise two matmuls. */
+    /** Decode (n < Matmul.TILE_MIN_TOKENS) on quantized weights: one parallel region over the rows of both; otherwise two matmuls. */
     @Override
     public void matmul2(Weight w1, Weight w2, Buffer x, int n, Buffer out1, Buffer out2) {
         CpuWeight a = (CpuWeight) w1, b = (CpuWeight) w2;
@@ -171,7 +205,7 @@ public final class CpuBackend implements Backend {
         o2.touch();
     }
 
-    /** Decode (n < 4) on quantized weights: one parallel region over the rows of all three; otherwise three matmuls. */
+    /** Decode (n < Matmul.TILE_MIN_TOKENS) on quantized weights: one parallel region over the rows of all three; otherwise three matmuls. */
     @Override
     public void matmul3(Weight w1, Weight w2, Weight w3, Buffer x, int n, Buffer out1, Buffer out2, Buffer out3) {
         CpuWeight a = (CpuWeight) w1, b = (CpuWeight) w2, c = (CpuWeight) w3;
@@ -298,6 +332,8 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void close() {
+        live.clear();
+        allocated = 0;
         pool.close();
     }
 

@@ -20,8 +20,13 @@ import org.jgemma.ggml.GgmlType;
  * One instance per backend; {@link #run} is allocation-free.
  */
 final class Matmul implements WorkerPool.Task {
-    /** Token count from which the tiled float path is used for quantized weights. */
-    static final int TILE_MIN_TOKENS = 4;
+    /**
+     * Token count from which the tiled float path is used. Below it every token row is computed exactly as a single
+     * token would be (the int8 dot, or one float dot per row): a step that decodes up to 8 sequences at once
+     * (Gemma3Model.decodeBatch) then gives each the logits it would get alone, while the weight rows, read once from
+     * memory, serve all of them from the cache.
+     */
+    static final int TILE_MIN_TOKENS = 9;
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(QuantDot.LE);
 
@@ -194,8 +199,10 @@ final class Matmul implements WorkerPool.Task {
         if (r0 >= r1) return;
         MemorySegment seg = w.data();
         long rb = w.rowBytes();
-        if (n == 1 && w.type() == GgmlType.F32) {
-            for (int r = r0; r < r1; r++) out[r] = dotF32(seg, rb * r, x, 0, k);
+        if (w.type() == GgmlType.F32 && n < TILE_MIN_TOKENS) {
+            for (int r = r0; r < r1; r++) {
+                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = dotF32(seg, rb * r, x, tok * k, k);
+            }
         } else {
             tiled(seg, rb, r0, r1, scratch[worker]);
         }
@@ -228,7 +235,7 @@ final class Matmul implements WorkerPool.Task {
                 DequantRows.row(t, seg, rb * r, k, s, 0);
                 DequantRows.row(t, seg, rb * (r + 1), k, s, k);
                 int tok = t0;
-                for (; tok + 3 < t1; tok += 4) tile2x4(s, x, k, tok, r, rows, out);
+                if (n >= TILE_MIN_TOKENS) for (; tok + 3 < t1; tok += 4) tile2x4(s, x, k, tok, r, rows, out);
                 for (; tok < t1; tok++) {
                     out[tok * rows + r] = dot(s, 0, x, tok * k, k);
                     out[tok * rows + r + 1] = dot(s, k, x, tok * k, k);

@@ -18,6 +18,7 @@ import jcuda.driver.CUstream;
 import jcuda.driver.CUstreamCaptureMode;
 import jcuda.driver.CUstream_flags;
 import jcuda.driver.JCudaDriver;
+import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.backend.Buffer;
@@ -47,7 +48,9 @@ public final class CudaBackend implements Backend {
     private final CUcontext context = new CUcontext();
     private final CUstream stream = new CUstream();
     private final Kernels kernels;
-    private final List<CUdeviceptr> allocations = new ArrayList<>();
+    /** Live device allocations and their sizes (weights, buffers, KV caches, scratch); free and close release them. */
+    private final Map<CUdeviceptr, Long> allocations = new java.util.IdentityHashMap<>();
+    private long allocatedBytes;
     private final Map<Object, CUgraphExec> graphs = new HashMap<>();
     private final Scratch q8qs = new Scratch("q8_1 quants"), q8ds = new Scratch("q8_1 factors"),
             faAcc = new Scratch("attention partial sums"), faMs = new Scratch("attention partial maxima");
@@ -313,6 +316,53 @@ public final class CudaBackend implements Backend {
         Cu.call("cuGraphLaunch(step " + key + ")", () -> JCudaDriver.cuGraphLaunch(e, stream));
     }
 
+    /** Destroys the graph recorded under {@code key}, if any (its session's buffers are about to be freed). */
+    @Override
+    public void forgetStep(Object key) {
+        CUgraphExec g = graphs.remove(key);
+        if (g == null || closed) return;
+        makeCurrent();
+        sync("forgetStep");
+        Cu.call("cuGraphExecDestroy(step " + key + ")", () -> JCudaDriver.cuGraphExecDestroy(g));
+    }
+
+    /**
+     * cuMemFree after the stream has drained (a queued kernel may still use the memory). Minimal lifecycle support;
+     * the driver-interface rewrite (#12) may pool these instead.
+     */
+    @Override
+    public void free(Allocation a) {
+        if (closed) return;
+        switch (a) {
+            case Floats f when f.owner() == this -> {
+                if (release(f.ptr())) bufferBytes -= 4 * f.size();
+            }
+            case Ints i when i.owner() == this -> release(i.ptr());
+            case Kv kv when kv.owner() == this -> {
+                long before = allocatedBytes;
+                release(kv.k());
+                release(kv.v());
+                kvBytes -= before - allocatedBytes;
+            }
+            default -> throw new IllegalArgumentException("cuda: " + a.name() + " was not allocated by this CUDA backend");
+        }
+    }
+
+    private boolean release(CUdeviceptr p) {
+        noCapture("free");
+        Long bytes = allocations.remove(p);
+        if (bytes == null) return false;
+        sync("free");
+        allocatedBytes -= bytes;
+        Cu.call("cuMemFree", () -> JCudaDriver.cuMemFree(p));
+        return true;
+    }
+
+    @Override
+    public long allocatedBytes() {
+        return allocatedBytes;
+    }
+
     @Override
     public void synchronize() {
         makeCurrent();
@@ -330,8 +380,9 @@ public final class CudaBackend implements Backend {
             for (CUgraphExec g : graphs.values()) JCudaDriver.cuGraphExecDestroy(g);
             graphs.clear();
             kernels.close();
-            for (CUdeviceptr p : allocations) JCudaDriver.cuMemFree(p);
+            for (CUdeviceptr p : allocations.keySet()) JCudaDriver.cuMemFree(p);
             allocations.clear();
+            allocatedBytes = 0;
             if (pinned != null) JCudaDriver.cuMemFreeHost(pinned);
             JCudaDriver.cuStreamDestroy(stream);
             JCudaDriver.cuDevicePrimaryCtxRelease(cuDevice);
@@ -389,7 +440,8 @@ public final class CudaBackend implements Backend {
         }
         CUdeviceptr p = new CUdeviceptr();
         Cu.call("cuMemAlloc(" + what + ", " + bytes + " bytes)", () -> JCudaDriver.cuMemAlloc(p, bytes));
-        allocations.add(p);
+        allocations.put(p, bytes);
+        allocatedBytes += bytes;
         return p;
     }
 

@@ -18,7 +18,9 @@ final class DeviceMemory {
     record Ints(CudaBackend owner, CUdeviceptr ptr, int size, String name) implements IntBuffer {}
 
     /** K and V: [slots][kvDim] halves each. */
-    record Kv(CudaBackend owner, CUdeviceptr k, CUdeviceptr v, int slots, int kvDim, String name) implements KvBuffer {}
+    record Kv(CudaBackend owner, CUdeviceptr k, CUdeviceptr v, int slots, int kvDim, String name) implements KvBuffer {
+        @Override public long bytes() { return 2 * ((2L * slots * kvDim + 3) / 4 * 4); }
+    }
 
     /** A packed GGML tensor: {@code rows} rows of {@code rowBytes} bytes, row r at {@code ptr + r·rowBytes}. */
     record Packed(CudaBackend owner, CUdeviceptr ptr, String name, GgmlType type, long cols, long rows, long rowBytes)

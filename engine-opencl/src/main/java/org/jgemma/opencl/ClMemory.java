@@ -20,13 +20,19 @@ final class ClMemory {
     }
 
     /** [size] f32. */
-    record ClBuffer(Mem m, long size, String name) implements Buffer {}
+    record ClBuffer(Mem m, long size, String name) implements Buffer {
+        @Override public long bytes() { return m.bytes(); }
+    }
 
     /** [size] i32. */
-    record ClInts(Mem m, int size, String name) implements IntBuffer {}
+    record ClInts(Mem m, int size, String name) implements IntBuffer {
+        @Override public long bytes() { return m.bytes(); }
+    }
 
     /** K and V: [slots][kvDim] f16 each. */
-    record ClKv(Mem k, Mem v, int slots, int kvDim, String name) implements KvBuffer {}
+    record ClKv(Mem k, Mem v, int slots, int kvDim, String name) implements KvBuffer {
+        @Override public long bytes() { return k.bytes() + v.bytes(); }
+    }
 
     /** Packed GGML rows: [rows] × rowBytes. */
     record ClWeight(Mem m, String name, GgmlType type, long cols, long rows, long rowBytes) implements Weight {}

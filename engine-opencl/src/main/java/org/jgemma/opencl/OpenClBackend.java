@@ -9,6 +9,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.BackendOptions;
 import org.jgemma.backend.BackendUnavailableException;
@@ -52,7 +53,8 @@ public final class OpenClBackend implements Backend {
     private final cl_context context;
     private final cl_command_queue queue;
     private final ClProgram.Kernels kernels;
-    private final List<cl_mem> allocations = new ArrayList<>();
+    /** Live allocations (weights included) and their sizes; free and close release them. */
+    private final java.util.Map<cl_mem, Long> allocations = new java.util.IdentityHashMap<>();
     private final Launch launch = new Launch();
     private long allocatedBytes;
     private boolean closed;
@@ -125,7 +127,7 @@ public final class OpenClBackend implements Backend {
             throw new IllegalStateException(what + ": clCreateBuffer(" + bytes + " bytes) failed on " + device.fullName()
                     + " (" + freeMemoryBytes() + " bytes left of " + device.globalMemBytes() + "): " + e.getMessage(), e);
         }
-        allocations.add(m);
+        allocations.put(m, bytes);
         allocatedBytes += bytes;
         return new Mem(m, bytes, this);
     }
@@ -185,6 +187,33 @@ public final class OpenClBackend implements Backend {
         zero(k);
         zero(v);
         return new ClKv(k, v, slots, kvDim, name);
+    }
+
+    /** clReleaseMemObject: OpenCL deletes the object once the commands already queued on it have finished. */
+    @Override
+    public void free(Allocation a) {
+        switch (a) {
+            case ClBuffer b -> release(b.m());
+            case ClInts b -> release(b.m());
+            case ClKv kv -> {
+                release(kv.k());
+                release(kv.v());
+            }
+            default -> throw new IllegalArgumentException("opencl: " + a.name() + " was not allocated by this backend");
+        }
+    }
+
+    private void release(Mem m) {
+        if (m.owner() != this) throw new IllegalArgumentException("opencl: memory of another backend");
+        Long bytes = allocations.remove(m.mem());
+        if (bytes == null) return; // freed already (or by close)
+        allocatedBytes -= bytes;
+        clReleaseMemObject(m.mem());
+    }
+
+    @Override
+    public long allocatedBytes() {
+        return allocatedBytes;
     }
 
     @Override
@@ -360,7 +389,7 @@ public final class OpenClBackend implements Backend {
         try {
             clFinish(queue);
         } finally {
-            for (cl_mem m : allocations) clReleaseMemObject(m);
+            for (cl_mem m : allocations.keySet()) clReleaseMemObject(m);
             allocations.clear();
             allocatedBytes = 0;
             kernels.close();

@@ -2,6 +2,9 @@ package org.jgemma.backend.reference;
 
 import java.util.EnumSet;
 import java.util.Set;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
 import org.jgemma.backend.Buffer;
 import org.jgemma.backend.IntBuffer;
@@ -20,6 +23,9 @@ import org.jgemma.gguf.GgufTensorInfo;
  * the ggml CPU arithmetic of FACTS §3.5–3.8 (except GELU, which is f32 here, not ggml's fp16 table). KV cache: float32.
  */
 public final class ReferenceBackend implements Backend {
+    /** What allocate* handed out and free has not taken back (identity: records with equal contents are distinct). */
+    private final Set<Allocation> live = Collections.newSetFromMap(new IdentityHashMap<>());
+    private long allocated;
 
     /** GGML weight types {@link Dequantize} can read. */
     private static final Set<GgmlType> DEQUANTIZABLE = probeDequantizable();
@@ -74,13 +80,14 @@ public final class ReferenceBackend implements Backend {
     public Buffer allocate(long n, String name) {
         checkOpen();
         if (n < 0 || n > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("buffer '" + name + "': bad size " + n);
-        return new RefBuffer(new float[(int) n], name);
+        return track(new RefBuffer(new float[(int) n], name));
     }
 
     @Override
     public IntBuffer allocateInts(int n, String name) {
         checkOpen();
-        return new RefInts(new int[n], name);
+        if (n < 0) throw new IllegalArgumentException("int buffer '" + name + "': bad size " + n);
+        return track(new RefInts(new int[n], name));
     }
 
     @Override
@@ -90,7 +97,23 @@ public final class ReferenceBackend implements Backend {
         if (slots <= 0 || kvDim <= 0 || n > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("kv cache '" + name + "': bad size " + slots + " x " + kvDim);
         }
-        return new RefKv(new float[(int) n], new float[(int) n], slots, kvDim, name);
+        return track(new RefKv(new float[(int) n], new float[(int) n], slots, kvDim, name));
+    }
+
+    private <A extends Allocation> A track(A a) {
+        live.add(a);
+        allocated += a.bytes();
+        return a;
+    }
+
+    @Override
+    public void free(Allocation a) {
+        if (live.remove(a)) allocated -= a.bytes();
+    }
+
+    @Override
+    public long allocatedBytes() {
+        return allocated;
     }
 
     @Override
@@ -304,6 +327,8 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void close() {
         closed = true;
+        live.clear();
+        allocated = 0;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------
