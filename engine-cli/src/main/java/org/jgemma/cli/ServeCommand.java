@@ -57,6 +57,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--api-key", description = "require Authorization: Bearer KEY on every request but / and /ui (default: env JGEMMA_API_KEY, else none)")
     String apiKey;
 
+    @Option(names = "--no-cache-prompt", description = "evaluate every request's prompt cold instead of reusing a slot's KV cache"
+            + " for the longest common prefix of a chat (a request may also send \"cache_prompt\": false)")
+    boolean noCachePrompt;
+
     @Option(names = "--max-loaded", defaultValue = "3", description = "most models loaded at once (default: ${DEFAULT-VALUE})")
     int maxLoaded;
 
@@ -74,7 +78,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerConfig cfg = ServerConfig.defaults().withHost(host).withPort(port).withParallel(parallel).withQueue(queue)
                 .withContextSize(ctxSize).withBackend(backend).withThreads(threads).withKeepAlive(parseKeepAlive(keepAlive))
                 .withModelDirs(models).withOllamaRoots(roots).withApiKey(key).withMaxLoaded(maxLoaded)
-                .withMaxMemoryBytes(maxMemoryMiB << 20).withMaxBodyBytes(maxBodyMiB << 20);
+                .withMaxMemoryBytes(maxMemoryMiB << 20).withMaxBodyBytes(maxBodyMiB << 20).withCachePrompt(!noCachePrompt);
         try (JGemmaServer server = JGemmaServer.start(cfg)) {
             List<String> names = server.modelNames();
             err.println("jgemma serve: listening on " + server.uri() + (cfg.loopbackOnly() ? " (loopback only)" : "")

@@ -28,16 +28,21 @@ final class Generator {
      * the chat template, or {@code rawPrompt} as it is.
      */
     Run run(ModelInfo info, SamplingOptions requestOptions, List<ChatMessage> messages, String rawPrompt, Duration keepAlive,
-            ModelRunner.Sink sink) throws IOException, InterruptedException {
+            Boolean cachePrompt, ModelRunner.Sink sink) throws IOException, InterruptedException {
         SamplingOptions opts = requestOptions.over(SamplingOptions.fromOllama(info.params(), "params", false));
         ModelRegistry.Lease lease = registry.acquire(info);
         try {
             GenerationJob job = new GenerationJob(messages, rawPrompt, opts.build(lease.runner().contextSize()),
-                    opts.numCtx == null ? 0 : opts.numCtx);
+                    opts.numCtx == null ? 0 : opts.numCtx, cachePrompt != null ? cachePrompt : cfg.cachePrompt());
             return new Run(lease.runner().run(job, sink), lease.loadNanos());
         } finally {
             registry.release(lease, keepAlive);
         }
+    }
+
+    /** llama-server's {@code cache_prompt} request field; null when absent. */
+    static Boolean cachePrompt(JsonNode req) {
+        return Json.given(req, "cache_prompt") ? Json.bool(req, "cache_prompt", true) : null;
     }
 
     /** Loads the model (an empty prompt: Ollama's way to preload); returns the load time. */

@@ -90,6 +90,11 @@ public final class JGemmaServer implements AutoCloseable {
         return registry.snapshot().stream().mapToInt(e -> e.getKey().sessionsCreated()).sum();
     }
 
+    /** Bytes the backends of the loaded models hold (weights, activations, the slots' KV caches). */
+    public long backendBytes() {
+        return registry.snapshot().stream().mapToLong(e -> e.getKey().model().allocatedBytes()).sum();
+    }
+
     /** Requests generating now, over all loaded models. */
     public int runningGenerations() {
         return registry.snapshot().stream().mapToInt(e -> e.getKey().running()).sum();

@@ -1,7 +1,8 @@
 package org.jgemma.server;
 
 import java.io.IOException;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,19 +11,27 @@ import org.jgemma.api.GenerationOptions;
 import org.jgemma.api.GenerationResult;
 import org.jgemma.api.Model;
 import org.jgemma.api.ModelOptions;
-import org.jgemma.api.Session;
+import org.jgemma.api.ChatSession;
+import org.jgemma.api.ContextOverflowException;
+import org.jgemma.api.ContextPolicy;
+import org.jgemma.api.JGemmaException;
+import org.jgemma.api.ModelClosedException;
+import org.jgemma.chat.ChatMessage;
 import org.jgemma.chat.ChatTemplate;
-import org.jgemma.chat.ChatTemplateException;
 import org.jgemma.gguf.GgufFile;
+import org.jgemma.model.Gemma3Model;
 
 /**
  * One loaded model and the requests running on it: the server's single adapter to engine-core's generation API.
  *
- * <p>Scheduling: at most {@code parallel} requests generate at once, each in a slot that owns one {@link Session}
- * (one KV cache), created on first use and reused for later requests, so serving allocates nothing per request;
- * up to {@code queue} more wait for a slot; beyond that a request is refused with 503. The slots' steps take turns
- * on the model's backend (engine-core runs one step at a time per model today; with batched sessions they will
- * advance together). A request is cancelled between two tokens when its client goes away (the sink throws).
+ * <p>Scheduling: at most {@code parallel} requests generate at once, each in a slot that owns one
+ * {@link ChatSession} (one KV cache), made on first use and reused by later requests, so serving allocates no
+ * backend memory per request (the slots' KV caches are freed when the model is unloaded). A chat request takes the
+ * idle slot whose cache holds the longest prefix of its conversation (llama-server's {@code cache_prompt} slot
+ * choice), so a client that sends its whole history each turn re-evaluates only the new messages. Up to
+ * {@code queue} more requests wait for a slot; beyond that a request is refused with 503. The generating slots'
+ * decode steps run batched (engine-core's step scheduler, up to {@code ModelOptions.maxParallel} sequences per
+ * step). A request is cancelled between two tokens when its client goes away (the sink throws).
  */
 final class ModelRunner implements AutoCloseable {
     /** Where the generated text goes; an {@link IOException} (the client went away) cancels the generation. */
@@ -37,7 +46,7 @@ final class ModelRunner implements AutoCloseable {
     private final int queue;
     private final Semaphore admission; // slots + queue places
     private final Semaphore slots;
-    private final ConcurrentLinkedQueue<Session> idle = new ConcurrentLinkedQueue<>();
+    private final List<ChatSession> idle = new ArrayList<>(); // guarded by itself
     private final AtomicInteger sessions = new AtomicInteger();
     private final AtomicInteger running = new AtomicInteger();
     private final AtomicLong cancelled = new AtomicLong();
@@ -62,7 +71,7 @@ final class ModelRunner implements AutoCloseable {
             template = ChatTemplate.from(f);
         }
         Model model = Model.open(info.path(), ModelOptions.defaults().withBackend(cfg.backend()).withThreads(cfg.threads())
-                .withContextSize(cfg.contextSize()));
+                .withContextSize(cfg.contextSize()).withMaxParallel(Math.min(cfg.parallel(), Gemma3Model.MAX_PARALLEL)));
         return new ModelRunner(info, model, template, cfg.parallel(), cfg.queue(),
                 estimateBytes(info, model.contextSize(), cfg.parallel()));
     }
@@ -77,8 +86,6 @@ final class ModelRunner implements AutoCloseable {
     ModelInfo info() { return info; }
 
     Model model() { return model; }
-
-    ChatTemplate template() { return template; }
 
     int contextSize() { return model.contextSize(); }
 
@@ -98,12 +105,7 @@ final class ModelRunner implements AutoCloseable {
 
     /** The prompt's token ids: the chat template's rendering, or the raw text (BOS first, special tokens parsed). */
     int[] encode(GenerationJob job) {
-        if (job.messages() == null) return model.tokenize(job.rawPrompt(), true, true);
-        try {
-            return template.encode(model.tokenizer(), job.messages(), true, false);
-        } catch (ChatTemplateException e) {
-            throw ApiException.badRequest("the chat template refused the messages: " + e.getMessage());
-        }
+        return job.messages() == null ? model.tokenize(job.rawPrompt(), true, true) : template.encode(model.tokenizer(), job.messages(), true, false);
     }
 
     /**
@@ -113,16 +115,24 @@ final class ModelRunner implements AutoCloseable {
      * @throws IOException  when the sink failed (the client went away); the generation has been cancelled
      */
     Outcome run(GenerationJob job, Sink sink) throws IOException, InterruptedException {
-        int ctx = job.numCtx() > 0 ? Math.min(job.numCtx(), contextSize()) : contextSize();
-        int[] ids = encode(job);
-        if (ids.length >= ctx) {
-            throw new ApiException(400, "the prompt has " + ids.length + " tokens but the context holds " + ctx
-                    + " (with room for at least one generated token); shorten it or raise num_ctx / --ctx-size (at most "
-                    + contextSize() + " here)", "context_length_exceeded");
-        }
         GenerationOptions opts = job.options();
-        int room = ctx - ids.length; // tokens that fit after the prompt
-        if (ctx < contextSize() && (opts.maxTokens() <= 0 || opts.maxTokens() > room)) opts = opts.withMaxTokens(room);
+        if (job.messages() != null && (job.messages().isEmpty() || !job.messages().getLast().role().equals("user"))) {
+            throw ApiException.badRequest("the last message must be the user's (continuing an assistant message is not supported)");
+        }
+        int[] ids;
+        try {
+            ids = encode(job);
+        } catch (JGemmaException e) {
+            throw ApiException.badRequest("the chat template refused the messages: " + e.getMessage());
+        }
+        int ctx = job.numCtx() > 0 ? Math.min(job.numCtx(), contextSize()) : contextSize();
+        if (job.messages() == null || ctx < contextSize()) {
+            // raw prompts and a request's smaller num_ctx: the prompt must fit as it is (chats drop their oldest turns)
+            if (ids.length >= ctx) throw overflow(ids.length, ctx);
+            int room = ctx - ids.length;
+            if (ctx < contextSize() && (opts.maxTokens() <= 0 || opts.maxTokens() > room)) opts = opts.withMaxTokens(room);
+            if (ctx < contextSize()) opts = opts.withContextPolicy(ContextPolicy.FAIL);
+        }
         if (!admission.tryAcquire()) {
             throw new ApiException(503, "model '" + info.name() + "' is busy: " + running() + " requests generating and "
                     + (busy() - running()) + " waiting (--parallel " + parallel + ", --queue " + queue + "); try again later",
@@ -130,21 +140,22 @@ final class ModelRunner implements AutoCloseable {
         }
         try {
             slots.acquire();
+            ChatSession slot = null;
             try {
                 if (closed) throw new ApiException(503, "model '" + info.name() + "' was unloaded", "model_unloaded");
-                Session s = idle.poll();
-                if (s == null) {
-                    s = model.newSession();
-                    sessions.incrementAndGet();
-                }
+                slot = takeSlot(job.cachePrompt() ? job.messages() : null);
                 running.incrementAndGet();
                 try {
-                    return generate(s, ids, opts, sink);
+                    return generate(slot, job, ids, opts, sink);
                 } finally {
                     running.decrementAndGet();
-                    idle.add(s);
                 }
             } finally {
+                if (slot != null) {
+                    synchronized (idle) {
+                        idle.add(slot);
+                    }
+                }
                 slots.release();
             }
         } finally {
@@ -152,9 +163,50 @@ final class ModelRunner implements AutoCloseable {
         }
     }
 
-    private Outcome generate(Session s, int[] ids, GenerationOptions opts, Sink sink) throws IOException {
-        s.reset();
-        Generation g = s.start(ids, opts);
+    private static ApiException overflow(int tokens, int ctx) {
+        return new ApiException(400, "the prompt has " + tokens + " tokens but the context holds " + ctx
+                + " (with room for at least one generated token); shorten it or raise num_ctx / --ctx-size",
+                "context_length_exceeded");
+    }
+
+    /** The idle slot whose KV cache holds the longest prefix of {@code conversation}, or a new one. */
+    private ChatSession takeSlot(List<ChatMessage> conversation) {
+        synchronized (idle) {
+            ChatSession best = null;
+            int bestLen = -1;
+            for (ChatSession c : idle) {
+                int len = conversation == null ? 0 : c.reusablePrefix(conversation);
+                if (len > bestLen) {
+                    best = c;
+                    bestLen = len;
+                }
+            }
+            if (best != null) {
+                idle.remove(best);
+                return best;
+            }
+        }
+        sessions.incrementAndGet();
+        return model.continueChat(List.of());
+    }
+
+    private Outcome generate(ChatSession slot, GenerationJob job, int[] ids, GenerationOptions opts, Sink sink) throws IOException {
+        Generation g;
+        try {
+            if (job.messages() != null) {
+                if (!job.cachePrompt()) slot.session().reset(); // a cold evaluation, as `jgemma run` does
+                g = slot.start(job.messages(), opts);
+            } else {
+                slot.session().reset();
+                g = slot.session().start(ids, opts);
+            }
+        } catch (ContextOverflowException e) {
+            throw new ApiException(400, e.getMessage() + "; shorten it or raise --ctx-size", "context_length_exceeded");
+        } catch (ModelClosedException e) {
+            throw new ApiException(503, "model '" + info.name() + "' was unloaded", "model_unloaded");
+        } catch (JGemmaException e) {
+            throw ApiException.badRequest(e.getMessage());
+        }
         try {
             String piece;
             while ((piece = g.step()) != null) {
@@ -163,6 +215,7 @@ final class ModelRunner implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             g.close(); // ends it as cancelled
             cancelled.incrementAndGet();
+            if (e instanceof ModelClosedException) throw new ApiException(503, "model '" + info.name() + "' was unloaded", "model_unloaded");
             throw e;
         }
         GenerationResult r = g.result();
@@ -177,8 +230,10 @@ final class ModelRunner implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        Session s;
-        while ((s = idle.poll()) != null) s.close();
+        synchronized (idle) {
+            for (ChatSession c : idle) c.close();
+            idle.clear();
+        }
         model.close();
     }
 }

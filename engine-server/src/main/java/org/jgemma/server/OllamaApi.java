@@ -73,7 +73,7 @@ final class OllamaApi {
             if (sys != null && !sys.isEmpty()) messages.add(new ChatMessage("system", sys));
             messages.add(new ChatMessage("user", prompt));
         }
-        respond(call, info, name, options, messages, raw ? prompt : null, keepAlive, stream, t0, "response");
+        respond(call, info, name, options, messages, raw ? prompt : null, keepAlive, Generator.cachePrompt(req), stream, t0, "response");
     }
 
     void chat(HttpCall call) throws IOException, InterruptedException {
@@ -111,7 +111,7 @@ final class OllamaApi {
         if (info.system() != null && !info.system().isEmpty() && !messages.getFirst().role().equals("system")) {
             messages.addFirst(new ChatMessage("system", info.system())); // as Ollama does with a model's SYSTEM
         }
-        respond(call, info, name, options, messages, null, keepAlive, stream, t0, "message");
+        respond(call, info, name, options, messages, null, keepAlive, Generator.cachePrompt(req), stream, t0, "message");
     }
 
     /** Features of both endpoints that are not built: refused by name. */
@@ -157,7 +157,7 @@ final class OllamaApi {
     }
 
     private void respond(HttpCall call, ModelInfo info, String name, SamplingOptions options, List<ChatMessage> messages,
-                         String raw, Duration keepAlive, boolean stream, long t0, String field)
+                         String raw, Duration keepAlive, Boolean cachePrompt, boolean stream, long t0, String field)
             throws IOException, InterruptedException {
         ModelRunner.Sink sink;
         StringBuilder text = new StringBuilder();
@@ -169,7 +169,7 @@ final class OllamaApi {
         } else {
             sink = text::append;
         }
-        Generator.Run run = gen.run(info, options, messages, raw, keepAlive, sink);
+        Generator.Run run = gen.run(info, options, messages, raw, keepAlive, cachePrompt, sink);
         Outcome out = run.outcome();
         ObjectNode last = chunk(name, field, stream ? "" : out.text(), true);
         last.put("done_reason", out.doneReason());

@@ -165,7 +165,7 @@ final class OpenAiApi {
             call.writeEvent(chunk(id, created, name, chat, piece, null, first[0]));
             first[0] = false;
         } : piece -> { };
-        Generator.Run run = gen.run(info, options, messages, raw, keepAlive, sink);
+        Generator.Run run = gen.run(info, options, messages, raw, keepAlive, Generator.cachePrompt(req), sink);
         Outcome out = run.outcome();
         ObjectNode usage = Json.object();
         usage.put("prompt_tokens", out.promptTokens());

@@ -22,10 +22,14 @@ import java.util.List;
  * @param maxBodyBytes   largest request body accepted (413 above it)
  * @param maxLoaded      most models loaded at once (Ollama's OLLAMA_MAX_LOADED_MODELS)
  * @param maxMemoryBytes memory the loaded models may take together (weights + KV caches, estimated); 0: 80% of RAM
+ * @param cachePrompt    reuse a slot's KV cache for the longest common prefix of a chat (llama-server's
+ *                       {@code cache_prompt}); a request may turn it off with {@code "cache_prompt": false}. Greedy text
+ *                       is then that of a cold evaluation ({@code jgemma run}) only up to floating-point ties: the
+ *                       new part is evaluated in a different batch split, as llama.cpp documents for its server
  */
 public record ServerConfig(String host, int port, int parallel, int queue, int contextSize, String backend, int threads,
                            Duration keepAlive, List<Path> modelDirs, List<Path> ollamaRoots, String apiKey,
-                           long maxBodyBytes, int maxLoaded, long maxMemoryBytes) {
+                           long maxBodyBytes, int maxLoaded, long maxMemoryBytes, boolean cachePrompt) {
 
     public static final int DEFAULT_PORT = 11434;
 
@@ -47,23 +51,25 @@ public record ServerConfig(String host, int port, int parallel, int queue, int c
     /** Loopback, port 11434, 4 parallel requests per model, 64 queued, 5 minute keep-alive, no models folder. */
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", DEFAULT_PORT, 4, 64, 0, "auto", 0, Duration.ofMinutes(5), List.of(),
-                List.of(), null, 16L << 20, 3, 0);
+                List.of(), null, 16L << 20, 3, 0, true);
     }
 
-    public ServerConfig withHost(String h) { return new ServerConfig(h, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withPort(int p) { return new ServerConfig(host, p, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withParallel(int n) { return new ServerConfig(host, port, n, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withQueue(int n) { return new ServerConfig(host, port, parallel, n, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withContextSize(int n) { return new ServerConfig(host, port, parallel, queue, n, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withBackend(String b) { return new ServerConfig(host, port, parallel, queue, contextSize, b, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withThreads(int n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, n, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withKeepAlive(Duration d) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, d, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withModelDirs(List<Path> dirs) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, dirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withOllamaRoots(List<Path> roots) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, roots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withApiKey(String k) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, k, maxBodyBytes, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withMaxBodyBytes(long n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, n, maxLoaded, maxMemoryBytes); }
-    public ServerConfig withMaxLoaded(int n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, n, maxMemoryBytes); }
-    public ServerConfig withMaxMemoryBytes(long n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, n); }
+    public ServerConfig withHost(String h) { return new ServerConfig(h, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withPort(int p) { return new ServerConfig(host, p, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withParallel(int n) { return new ServerConfig(host, port, n, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withQueue(int n) { return new ServerConfig(host, port, parallel, n, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withContextSize(int n) { return new ServerConfig(host, port, parallel, queue, n, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withBackend(String b) { return new ServerConfig(host, port, parallel, queue, contextSize, b, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withThreads(int n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, n, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withKeepAlive(Duration d) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, d, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withModelDirs(List<Path> dirs) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, dirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withOllamaRoots(List<Path> roots) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, roots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withApiKey(String k) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, k, maxBodyBytes, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withMaxBodyBytes(long n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, n, maxLoaded, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withMaxLoaded(int n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, n, maxMemoryBytes, cachePrompt); }
+    public ServerConfig withMaxMemoryBytes(long n) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, n, cachePrompt); }
+
+    public ServerConfig withCachePrompt(boolean b) { return new ServerConfig(host, port, parallel, queue, contextSize, backend, threads, keepAlive, modelDirs, ollamaRoots, apiKey, maxBodyBytes, maxLoaded, maxMemoryBytes, b); }
 
     /** Whether the server listens on a loopback address only. */
     public boolean loopbackOnly() {

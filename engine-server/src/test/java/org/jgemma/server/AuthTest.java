@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class AuthTest {
     @Test
     void everyEndpointButRootNeedsTheKey() throws Exception {
-        try (TestServer ts = new TestServer(ServerConfig.defaults().withApiKey("s3cret").withParallel(1))) {
+        try (TestServer ts = new TestServer(ServerConfig.defaults().withCachePrompt(false).withApiKey("s3cret").withParallel(1))) {
             assertEquals(200, ts.get("/").statusCode());
             List<String[]> endpoints = List.of(new String[] {"GET", "/api/tags"}, new String[] {"GET", "/api/ps"},
                     new String[] {"GET", "/api/version"}, new String[] {"POST", "/api/show"}, new String[] {"POST", "/api/generate"},

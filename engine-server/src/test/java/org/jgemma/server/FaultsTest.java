@@ -38,7 +38,7 @@ class FaultsTest {
     static void start() throws Exception {
         realErr = System.err;
         System.setErr(new PrintStream(new TeeStream(realErr, log), true, StandardCharsets.UTF_8));
-        ts = new TestServer(ServerConfig.defaults().withParallel(2).withQueue(4).withMaxBodyBytes(1 << 20));
+        ts = new TestServer(ServerConfig.defaults().withCachePrompt(false).withParallel(2).withQueue(4).withMaxBodyBytes(1 << 20));
     }
 
     @AfterAll

@@ -33,7 +33,7 @@ class LoadTest {
 
     @BeforeAll
     static void start() throws Exception {
-        ts = new TestServer(ServerConfig.defaults().withParallel(4).withQueue(64));
+        ts = new TestServer(ServerConfig.defaults().withCachePrompt(false).withParallel(4).withQueue(64));
     }
 
     @AfterAll
@@ -100,6 +100,7 @@ class LoadTest {
         String body = "{\"model\":\"" + TestServer.GQA + "\",\"prompt\":\"Hi\",\"raw\":true,\"stream\":false,\"options\":{\"num_predict\":2,\"temperature\":0}}";
         for (int i = 0; i < 50; i++) assertEquals(200, ts.post("/api/generate", body).statusCode()); // load, warm up
         int sessions = ts.server.sessionsCreated();
+        long backend0 = ts.server.backendBytes();
         long rss0 = rss(), heap0 = heapAfterGc();
         long t0 = System.nanoTime();
         for (int i = 0; i < n; i++) {
@@ -109,8 +110,11 @@ class LoadTest {
         }
         double secs = (System.nanoTime() - t0) / 1e9;
         long rss1 = rss(), heap1 = heapAfterGc();
-        System.err.printf("LoadTest: %d sequential requests in %.1f s (%.1f ms each); RSS %d -> %d MiB, heap after GC %d -> %d MiB, sessions %d -> %d%n",
-                n, secs, secs * 1000 / n, rss0 >> 20, rss1 >> 20, heap0 >> 20, heap1 >> 20, sessions, ts.server.sessionsCreated());
+        long backend1 = ts.server.backendBytes();
+        System.err.printf("LoadTest: %d sequential requests in %.1f s (%.1f ms each); RSS %d -> %d MiB, heap after GC %d -> %d MiB,"
+                + " backend bytes %d -> %d, sessions %d -> %d%n", n, secs, secs * 1000 / n, rss0 >> 20, rss1 >> 20, heap0 >> 20,
+                heap1 >> 20, backend0, backend1, sessions, ts.server.sessionsCreated());
+        assertEquals(backend0, backend1, "the backend holds what it held after load and warm-up");
         assertEquals(sessions, ts.server.sessionsCreated(), "no KV cache made per request");
         assertTrue(heap1 < heap0 + (16 << 20), "heap after GC: " + (heap0 >> 20) + " -> " + (heap1 >> 20) + " MiB");
         if (rss0 > 0) assertTrue(rss1 < rss0 + (96 << 20), "RSS: " + (rss0 >> 20) + " -> " + (rss1 >> 20) + " MiB");

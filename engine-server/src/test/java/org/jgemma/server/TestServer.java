@@ -54,8 +54,13 @@ final class TestServer implements AutoCloseable {
                 .withOllamaRoots(List.of(store)));
     }
 
+    /**
+     * Prompt caching off: every request is evaluated cold, as {@code jgemma run} evaluates it, so greedy texts can be
+     * compared exactly even when tests repeat a prompt (a reused prefix re-evaluates the last prompt token alone, and
+     * a random-weights model has near-ties that a different batch split can flip; see CachePromptTest).
+     */
     TestServer() throws IOException {
-        this(ServerConfig.defaults().withParallel(4).withQueue(64));
+        this(ServerConfig.defaults().withParallel(4).withQueue(64).withCachePrompt(false));
     }
 
     /** An Ollama store: manifests/registry.ollama.ai/library/tiny/latest naming the tinygqa blob, params and system. */
