@@ -24,16 +24,16 @@ import org.jgemma.ggml.GgmlType;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.gguf.GgufValue;
+import org.jgemma.ollama.ModelReference;
+import org.jgemma.ollama.OllamaStore;
 
 /**
- * The models the server knows by name: every model of the Ollama stores ({@code <root>/manifests/<registry>/
- * <namespace>/<model>/<tag>} manifests whose model layer is a GGUF blob, with their {@code params}, {@code system},
- * {@code template} and {@code license} layers) and every {@code *.gguf} file of the models folders (named by file
- * name, tag {@code latest}). Names are looked up, never joined to paths: a request's model name cannot reach a
+ * The models the server knows by name: every model of the Ollama stores (listed and read by engine-core's
+ * {@link OllamaStore}, with their manifests' {@code params}, {@code system}, {@code template} and {@code license}
+ * layers) and every {@code *.gguf} file of the models folders (named by file name, tag {@code latest}). Names are looked up, never joined to paths: a request's model name cannot reach a
  * file the scan did not find. Scans are cheap (GGUF headers are cached by path, size and modification time).
  */
 final class ModelCatalog {
-    static final String MODEL_LAYER = "application/vnd.ollama.image.model";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._\\-/:]{0,299}");
     private static final String DEFAULT_REGISTRY = "registry.ollama.ai";
 
@@ -53,7 +53,7 @@ final class ModelCatalog {
     /** Scans the stores and folders again; returns every model, Ollama's first, each list sorted by name. */
     synchronized List<ModelInfo> scan() {
         Map<String, ModelInfo> found = new LinkedHashMap<>();
-        for (Path root : ollamaRoots) scanOllama(root, found);
+        scanOllama(found);
         for (Path dir : modelDirs) scanFolder(dir, found);
         List<ModelInfo> list = new ArrayList<>(found.values());
         Map<String, ModelInfo> keys = new HashMap<>();
@@ -103,61 +103,30 @@ final class ModelCatalog {
         return t.replaceAll("\\p{Cntrl}", "?");
     }
 
-    private void scanOllama(Path root, Map<String, ModelInfo> out) {
-        Path manifests = root.resolve("manifests");
-        if (!Files.isDirectory(manifests)) return;
-        try (var walk = Files.walk(manifests, 4)) {
-            for (Path manifest : (Iterable<Path>) walk::iterator) {
-                if (manifests.relativize(manifest).getNameCount() != 4 || !Files.isRegularFile(manifest)) continue;
-                try {
-                    ModelInfo m = fromManifest(root, manifests.relativize(manifest), manifest);
-                    if (m != null) out.putIfAbsent(key(m.name()), m);
-                } catch (IOException | RuntimeException e) {
-                    System.err.println("jgemma serve: skipping Ollama manifest " + manifest + ": " + e.getMessage());
-                }
-            }
+    /** The Ollama stores' models as engine-core's {@link OllamaStore} lists and reads them (manifest layers included). */
+    private void scanOllama(Map<String, ModelInfo> out) {
+        if (ollamaRoots.isEmpty()) return;
+        OllamaStore store = new OllamaStore(ollamaRoots);
+        List<OllamaStore.Entry> entries;
+        try {
+            entries = store.list();
         } catch (IOException e) {
-            System.err.println("jgemma serve: cannot read Ollama store " + root + ": " + e.getMessage());
+            System.err.println("jgemma serve: cannot read the Ollama stores " + ollamaRoots + ": " + e.getMessage());
+            return;
         }
-    }
-
-    /** A model from its manifest, or null when the manifest has no GGUF model layer (not a model we can run). */
-    private ModelInfo fromManifest(Path root, Path rel, Path manifest) throws IOException {
-        byte[] raw = Files.readAllBytes(manifest);
-        JsonNode json = Json.MAPPER.readTree(raw);
-        String registry = rel.getName(0).toString(), namespace = rel.getName(1).toString();
-        String model = rel.getName(2).toString(), tag = rel.getName(3).toString();
-        String name = registry.equals(DEFAULT_REGISTRY)
-                ? (namespace.equals("library") ? model : namespace + "/" + model) + ":" + tag
-                : registry + "/" + namespace + "/" + model + ":" + tag;
-        Path blob = null;
-        JsonNode params = null;
-        String system = null, template = null, license = null;
-        for (JsonNode layer : json.path("layers")) {
-            String type = layer.path("mediaType").asText();
-            String digest = layer.path("digest").asText();
-            if (!digest.matches("sha256:[0-9a-f]{64}")) continue;
-            Path file = root.resolve("blobs").resolve(digest.replace(':', '-'));
-            if (!Files.isRegularFile(file)) continue;
-            switch (type) {
-                case MODEL_LAYER -> { if (blob == null) blob = file; }
-                case "application/vnd.ollama.image.params" -> params = Json.MAPPER.readTree(smallFile(file));
-                case "application/vnd.ollama.image.system" -> system = new String(smallFile(file), StandardCharsets.UTF_8);
-                case "application/vnd.ollama.image.template" -> template = new String(smallFile(file), StandardCharsets.UTF_8);
-                case "application/vnd.ollama.image.license" -> license = new String(smallFile(file), StandardCharsets.UTF_8);
-                default -> { }
+        for (OllamaStore.Entry e : entries) {
+            try {
+                ModelReference ref = store.find(e.name()).orElse(null);
+                if (ref == null) continue;
+                String name = e.name().lastIndexOf(':') > e.name().lastIndexOf('/') ? e.name() : e.name() + ":latest";
+                JsonNode params = ref.params().isEmpty() ? null : Json.MAPPER.valueToTree(ref.params());
+                String license = ref.license().isEmpty() ? null : String.join("\n", ref.license());
+                out.putIfAbsent(key(name), new ModelInfo(name, ref.path(), e.size(), e.modified().toInstant(),
+                        sha256(Files.readAllBytes(e.manifest())), details(ref.path()), params, ref.system(), ref.template(), license));
+            } catch (IOException | RuntimeException x) {
+                System.err.println("jgemma serve: skipping Ollama model " + e.name() + ": " + x.getMessage());
             }
         }
-        if (blob == null) return null;
-        if (params != null && !params.isObject()) params = null;
-        BasicFileAttributes attrs = Files.readAttributes(manifest, BasicFileAttributes.class);
-        return new ModelInfo(name, blob, Files.size(blob), attrs.lastModifiedTime().toInstant(), sha256(raw), details(blob),
-                params, system, template, license);
-    }
-
-    private static byte[] smallFile(Path p) throws IOException {
-        if (Files.size(p) > (4 << 20)) throw new IOException(p + " is larger than 4 MiB, not a params/system/template layer");
-        return Files.readAllBytes(p);
     }
 
     private void scanFolder(Path dir, Map<String, ModelInfo> out) {
