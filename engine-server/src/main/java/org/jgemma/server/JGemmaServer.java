@@ -53,12 +53,15 @@ public final class JGemmaServer implements AutoCloseable {
     }
 
     /**
-     * Starts a server. The JDK server's own limits are set first (system properties, read once per JVM): 30 s to
-     * receive a request's headers, idle connections closed after 30 s.
+     * Starts a server. The JDK server's own limits are set first (system properties, read once per JVM, each left
+     * as it is when already set): 30 s to receive a request's headers, idle connections closed after 30 s, and a
+     * response still running after 30 minutes is cut off (so a client that stops reading holds its slot at most
+     * that long).
      */
     public static JGemmaServer start(ServerConfig cfg) throws IOException {
         System.setProperty("sun.net.httpserver.maxReqTime", System.getProperty("sun.net.httpserver.maxReqTime", "30"));
         System.setProperty("sun.net.httpserver.idleInterval", System.getProperty("sun.net.httpserver.idleInterval", "30"));
+        System.setProperty("sun.net.httpserver.maxRspTime", System.getProperty("sun.net.httpserver.maxRspTime", "1800"));
         System.setProperty("sun.net.httpserver.maxReqHeaders", System.getProperty("sun.net.httpserver.maxReqHeaders", "100"));
         JGemmaServer s = new JGemmaServer(cfg);
         s.http.start();
