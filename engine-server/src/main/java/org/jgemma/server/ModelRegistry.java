@@ -125,7 +125,9 @@ final class ModelRegistry implements AutoCloseable {
             if (count + 1 > cfg.maxLoaded() || used + need > budget) {
                 List<String> busy = loaded.values().stream().filter(e -> e.refs > 0 && !evict.contains(e))
                         .map(e -> e.runner.info().name()).toList();
-                String why = used + need > budget
+                String why = used + need > budget && busy.isEmpty()
+                        ? "it needs about " + (need >> 20) + " MiB, more than the whole " + (budget >> 20) + " MiB budget (--max-memory)"
+                        : used + need > budget
                         ? "it needs about " + (need >> 20) + " MiB and the models in use (" + String.join(", ", busy) + ") hold "
                                 + (used >> 20) + " MiB of the " + (budget >> 20) + " MiB budget (--max-memory)"
                         : "the models in use (" + String.join(", ", busy) + ") fill --max-loaded " + cfg.maxLoaded();
