@@ -45,7 +45,7 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = {"-p", "--n-prompt"}, defaultValue = "512", description = "prompt tokens (0: skip pp)") int nPrompt;
     @Option(names = {"-n", "--n-gen"}, defaultValue = "128", description = "generated tokens (0: skip tg)") int nGen;
-    @Option(names = {"-r", "--repetitions"}, defaultValue = "3") int reps;
+    @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "measured runs of each test (default: ${DEFAULT-VALUE})") int reps;
     @Option(names = "--warmup", defaultValue = "3", description = "discarded runs of each test before measuring (JIT warm-up)") int warmup;
     @Option(names = "--json", description = "print one JSON object") boolean json;
     @Option(names = "--parallel", defaultValue = "0", paramLabel = "N",
@@ -89,7 +89,7 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("model", Cli.label(model, path));
                 o.put("backend", m.backendName());
                 o.put("device", m.deviceName());
-                o.put("threads", common.threads);
+                o.put("threads", common.effectiveThreads());
                 o.put("repetitions", reps);
                 o.put("warmup", warmup);
                 if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
