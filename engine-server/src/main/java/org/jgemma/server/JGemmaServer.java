@@ -98,6 +98,17 @@ public final class JGemmaServer implements AutoCloseable {
         return registry.snapshot().stream().mapToLong(e -> e.getKey().model().allocatedBytes()).sum();
     }
 
+    /** Steps the loaded models' schedulers ran and the decode rows in them (rows / steps: the mean decode batch). */
+    public long[] stepStatistics() {
+        long steps = 0, rows = 0;
+        for (var e : registry.snapshot()) {
+            long[] st = e.getKey().model().stepStatistics();
+            steps += st[0];
+            rows += st[1];
+        }
+        return new long[] {steps, rows};
+    }
+
     /** Requests generating now, over all loaded models. */
     public int runningGenerations() {
         return registry.snapshot().stream().mapToInt(e -> e.getKey().running()).sum();
