@@ -86,7 +86,9 @@ class InspectCommandTest {
         Result r = run("inspect", tmp.resolve("nope.gguf").toString());
         assertEquals(1, r.exit());
         assertEquals("", r.out());
-        assertEquals(List.of("jgemma inspect: no such file: " + tmp.resolve("nope.gguf")), r.err().lines().toList());
+        // one line naming the path and that it is neither a file nor an Ollama model (ModelReference)
+        assertEquals(List.of("jgemma inspect: " + tmp.resolve("nope.gguf") + ": no such file (and not an Ollama model name)"),
+                r.err().lines().toList());
     }
 
     @Test
