@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine;
@@ -24,7 +25,8 @@ import picocli.CommandLine.ScopeType;
         synopsisSubcommandLabel = "COMMAND")
 public final class Main implements Runnable {
     /** Shared by every subcommand (picocli copies inherited options down). */
-    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "More on stderr: load time and tokens/s (run), the stack trace of an error.")
     boolean verbose;
 
     @CommandLine.Spec
@@ -41,7 +43,12 @@ public final class Main implements Runnable {
                 new PerplexityCommand(),
                 new QuantizeCommand(),
                 new CompareCommand(),
-                new DevicesCommand());
+                new DevicesCommand(),
+                new ListCommand(),
+                new ShowCommand(),
+                new PsCommand(),
+                new ServeCommand(),
+                new CommandLine.HelpCommand());
     }
 
     @Override
@@ -58,13 +65,24 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(Main::handle);
+        cl.setParameterExceptionHandler(Main::badCommandLine);
         return cl;
     }
 
     /** Runs one command line and returns the exit code (tests call this; {@link #main} exits with it). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(commandLine(out, err), args);
+    }
+
+    /** Runs {@code cl}; an Error picocli lets through (OutOfMemoryError, StackOverflowError) is one line too. */
+    static int run(CommandLine cl, String... args) {
+        PrintWriter out = cl.getOut(), err = cl.getErr();
         try {
-            return commandLine(out, err).execute(args);
+            return cl.execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            err.println("jgemma: " + describe(e));
+            if (Arrays.asList(args).contains("--verbose")) e.printStackTrace(err);
+            return 1;
         } finally {
             out.flush();
             err.flush();
@@ -72,6 +90,8 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        String fd = System.getProperty("jgemma.stderr.fd"); // set by bin/jgemma, see Stderr
+        if (fd != null && fd.matches("[3-9]")) Stderr.restore(Integer.parseInt(fd));
         PrintWriter out = new PrintWriter(System.out, false, java.nio.charset.StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, java.nio.charset.StandardCharsets.UTF_8);
         System.exit(run(out, err, args));
@@ -86,6 +106,18 @@ public final class Main implements Runnable {
         return 1;
     }
 
+    /** A bad command line: one line saying what is wrong, and where the help is (not the whole usage). */
+    private static int badCommandLine(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        String name = cl.getCommandSpec().qualifiedName();
+        err.println(name + ": " + e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try '" + name + " --help' for more information.");
+        err.flush();
+        return 2;
+    }
+
     static String describe(Throwable e) {
         String m = e.getMessage();
         return switch (e) {
@@ -94,7 +126,8 @@ public final class Main implements Runnable {
             case AccessDeniedException x -> "permission denied: " + x.getFile();
             case java.nio.file.FileSystemException x when x.getReason() != null -> x.getFile() + ": " + x.getReason();
             case OutOfMemoryError x -> "out of memory (" + m + "); give the JVM more heap with JAVA_OPTS=-Xmx...";
-            default -> m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+            case StackOverflowError x -> "stack overflow; give the JVM a larger stack with JAVA_OPTS=-Xss...";
+            default -> m == null || m.isBlank() ? e.getClass().getSimpleName() : org.jgemma.text.ControlChars.escape(m);
         };
     }
 

@@ -58,6 +58,7 @@ public final class Gemma3Model {
 
     public static Gemma3Model load(GgufFile f, Backend backend, Options options) {
         Gemma3Config c = Gemma3Config.from(f);
+        c.checkTensors(f); // before anything is sized from the config
         if (options.contextLength() < 1 || options.contextLength() > c.contextLength()) {
             throw new IllegalArgumentException("context length " + options.contextLength() + " outside [1, " + c.contextLength()
                     + "] (the model's gemma3.context_length)");
@@ -122,7 +123,7 @@ public final class Gemma3Model {
     private static int kvSlots(Gemma3Config config, Options options, int il) {
         int ctx = options.contextLength();
         if (!config.isLocal(il) || options.fullSwaCache()) return ctx;
-        return Math.min(ctx, config.slidingWindow() + options.batch());
+        return (int) Math.min(ctx, (long) config.slidingWindow() + options.batch()); // long: a window near 2^31 must not wrap
     }
 
     /** Rows of logits computed at once when all positions' logits are asked for; also the most sequences per step. */
@@ -490,12 +491,14 @@ public final class Gemma3Model {
             seqs0 = this;
             seqs0hook = hook;
             try {
-                Runnable step = lastLogits ? () -> { blocks(w, n, null); lastRowLogits(w, n); } : () -> blocks(w, n, null);
                 if (hook == null && n == 1 && lastLogits) { // the decode step: recorded once, replayed every token
                     recorded = true;
-                    backend.runStep(decodeKey, step);
+                    backend.runStep(decodeKey, decodeStep); // a Runnable made once: the token loop allocates nothing
+                } else if (lastLogits) {
+                    blocks(w, n, null);
+                    lastRowLogits(w, n);
                 } else {
-                    step.run();
+                    blocks(w, n, null);
                 }
             } finally {
                 seqs0 = null;
@@ -504,6 +507,13 @@ public final class Gemma3Model {
             position += n;
             highWater = Math.max(highWater, position);
         }
+
+        /** One token through the blocks plus its logits and argmax: what {@link #runLayers} records as the decode step. */
+        private final Runnable decodeStep = () -> {
+            Workspace w = ws();
+            blocks(w, 1, null);
+            lastRowLogits(w, 1);
+        };
 
         /** Logits of the last of n rows into logits row 0, softcapped if the file says so, and their argmax. */
         private void lastRowLogits(Workspace w, int n) {

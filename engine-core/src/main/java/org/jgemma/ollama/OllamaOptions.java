@@ -98,7 +98,17 @@ public final class OllamaOptions {
         if (!SUPPORTED.contains(name) && !IGNORED.contains(name)) {
             throw new IllegalArgumentException("unknown option '" + name + "'; known: " + String.join(", ", SUPPORTED));
         }
-        Object v = words.getFirst();
+        String w = words.getFirst();
+        Object v = w;
+        try {
+            v = Long.parseLong(w);
+        } catch (NumberFormatException e) {
+            try {
+                v = Double.parseDouble(w);
+            } catch (NumberFormatException e2) {
+                // stays text: apply says what it expected
+            }
+        }
         apply(defaults(), Map.of(name, v)); // checks type and range now, with the option's name
         return v;
     }
@@ -152,7 +162,7 @@ public final class OllamaOptions {
     }
 
     private static String range(double min, double max) {
-        if (max == Double.MAX_VALUE) return min == -Double.MAX_VALUE ? "a finite number" : "≥ " + fmt(min);
+        if (max >= Integer.MAX_VALUE) return min <= Integer.MIN_VALUE ? "a finite number" : "≥ " + fmt(min);
         return "in [" + fmt(min) + ", " + fmt(max) + "]";
     }
 

@@ -132,7 +132,7 @@ class ModelReferenceTest {
         // options Ollama has and this engine does not use are accepted and ignored, as Ollama's runner ignores them
         assertEquals(OllamaOptions.defaults(), OllamaOptions.apply(OllamaOptions.defaults(), Map.of("num_gpu", 99, "num_keep", 4)));
         assertEquals(List.of("a", "b"), OllamaOptions.parse("stop", List.of("a", "b")));
-        assertEquals("0.5", OllamaOptions.parse("top_p", List.of("0.5")));
+        assertEquals(0.5, OllamaOptions.parse("top_p", List.of("0.5")));
         assertThrows(IllegalArgumentException.class, () -> OllamaOptions.parse("top_p", List.of("2")));
     }
 
