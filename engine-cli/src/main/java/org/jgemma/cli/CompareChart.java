@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.labels.XYItemLabelGenerator;
 import org.jfree.chart.plot.XYPlot;
@@ -32,27 +33,31 @@ final class CompareChart {
     /** One series (a backend) of points. */
     record Series(String name, List<Point> points) {}
 
-    static void write(Path png, String title, String yLabel, List<Series> series, int width, int height) throws IOException {
+    static void write(Path png, String title, String subtitle, String yLabel, List<Series> series, int width, int height)
+            throws IOException {
         System.setProperty("java.awt.headless", "true");
         XYSeriesCollection data = new XYSeriesCollection();
+        List<List<Point>> plotted = new java.util.ArrayList<>();
         long maxBytes = 1;
         for (Series s : series) {
             XYSeries xy = new XYSeries(s.name(), false, true);
-            for (Point p : s.points()) {
+            List<Point> shown = s.points().stream().filter(p -> p.kld() > 0).toList();
+            for (Point p : shown) {
                 xy.add(p.kld(), p.tokensPerSecond());
                 maxBytes = Math.max(maxBytes, p.fileBytes());
             }
             data.addSeries(xy);
+            plotted.add(shown);
         }
         final long max = maxBytes;
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(false, true) {
             @Override
             public Shape getItemShape(int row, int column) {
-                double d = 6 + 30 * Math.sqrt((double) series.get(row).points().get(column).fileBytes() / max); // area ~ size
+                double d = 6 + 30 * Math.sqrt((double) plotted.get(row).get(column).fileBytes() / max); // area ~ size
                 return new Ellipse2D.Double(-d / 2, -d / 2, d, d);
             }
         };
-        XYItemLabelGenerator labels = (ds, row, column) -> series.get(row).points().get(column).label();
+        XYItemLabelGenerator labels = (ds, row, column) -> plotted.get(row).get(column).label();
         r.setDefaultItemLabelGenerator(labels);
         r.setDefaultItemLabelsVisible(true);
         r.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
@@ -63,8 +68,12 @@ final class CompareChart {
         }
         r.setUseOutlinePaint(true);
         r.setDefaultOutlinePaint(Color.DARK_GRAY);
-        NumberAxis x = new NumberAxis("mean KL divergence from the highest-precision file (lower is better)");
-        x.setAutoRangeIncludesZero(true);
+        // KLD spans decades (F16 ~1e-7 .. Q2_K ~1e-2): a log axis; the base itself (KLD 0) is left out
+        LogAxis x = new LogAxis("mean KL divergence from the highest-precision file (log scale, lower is better)");
+        x.setBase(10);
+        x.setSmallestValue(1e-9);
+        x.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1.0)); // one tick per decade
+        x.setNumberFormatOverride(new java.text.DecimalFormat("0.#E0"));
         x.setLowerMargin(0.06);
         x.setUpperMargin(0.08);
         NumberAxis y = new NumberAxis(yLabel);
@@ -75,7 +84,7 @@ final class CompareChart {
         plot.setDomainGridlinePaint(Color.LIGHT_GRAY);
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, true);
-        chart.addSubtitle(new TextTitle("point area ~ file size"));
+        chart.addSubtitle(new TextTitle(subtitle));
         chart.setBackgroundPaint(Color.WHITE);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, width, height);
     }

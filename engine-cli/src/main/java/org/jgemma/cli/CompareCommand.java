@@ -1,5 +1,6 @@
 package org.jgemma.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -43,9 +44,10 @@ final class CompareCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(arity = "1..*", paramLabel = "MODEL", description = ".gguf files of one model in several types") List<Path> models;
+    @Parameters(arity = "0..*", paramLabel = "MODEL", description = ".gguf files of one model in several types") List<Path> models;
+    @Option(names = "--replot", description = "only redraw compare.png from the compare.json in --out (no model is run)") boolean replot;
     @Option(names = "--types", split = ",", paramLabel = "T", description = "with one MODEL (F32/F16/BF16): types to make from it, e.g. Q8_0,Q4_K_M") List<String> types;
-    @Option(names = {"-f", "--file"}, required = true, paramLabel = "F", description = "text for perplexity and KL divergence") Path text;
+    @Option(names = {"-f", "--file"}, paramLabel = "F", description = "text for perplexity and KL divergence") Path text;
     @Option(names = {"-c", "--ctx-size"}, defaultValue = "256", description = "perplexity chunk size (default: ${DEFAULT-VALUE})") int ctx;
     @Option(names = "--chunks", defaultValue = "4", description = "chunks scored (-1: all; default: ${DEFAULT-VALUE})") int chunks;
     @Option(names = "--mem-ctx", defaultValue = "4096", description = "context for the memory column (default: ${DEFAULT-VALUE})") int memCtx;
@@ -78,6 +80,12 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut(), err = spec.commandLine().getErr();
+        if (replot) {
+            replot(err);
+            return 0;
+        }
+        if (models == null || models.isEmpty()) throw new IllegalArgumentException("no MODEL given");
+        if (text == null) throw new IllegalArgumentException("--file F is required (the text for perplexity and KL divergence)");
         if (ctx < 4 || reps < 1 || nPrompt < 1 || nGen < 1) throw new IllegalArgumentException("--ctx-size ≥ 4, -r, -p and -n ≥ 1");
         Files.createDirectories(outDir);
         List<String> bks = backends != null ? backends : availableBackends();
@@ -122,9 +130,29 @@ final class CompareCommand implements Callable<Integer> {
             series.add(new CompareChart.Series(b, pts));
         }
         CompareChart.write(outDir.resolve("compare.png"), stem(base.path) + ": generation speed vs KL divergence",
-                "generation tokens/s (tg" + nGen + ")", series, 800, 500);
+                "against " + base.type + "; point area ~ file size", "generation tokens/s (tg" + nGen + ")", series, 800, 500);
         err.println("wrote " + outDir.resolve("compare.md") + ", compare.json, compare.png");
         return 0;
+    }
+
+    /** Redraws compare.png from compare.json (e.g. after a chart change), without running anything. */
+    private void replot(PrintWriter err) throws IOException {
+        JsonNode root = new ObjectMapper().readTree(outDir.resolve("compare.json").toFile());
+        Map<String, List<CompareChart.Point>> byBackend = new LinkedHashMap<>();
+        String baseType = null;
+        for (JsonNode f : root.get("files")) {
+            if (baseType == null) baseType = f.get("type").asText();
+            for (Map.Entry<String, JsonNode> b : f.get("tokens_per_second").properties()) {
+                byBackend.computeIfAbsent(b.getKey(), k -> new ArrayList<>()).add(new CompareChart.Point(f.get("type").asText(),
+                        f.has("kld_mean") ? f.get("kld_mean").asDouble() : 0, b.getValue().get("tg").asDouble(), f.get("file_bytes").asLong()));
+            }
+        }
+        List<CompareChart.Series> series = new ArrayList<>();
+        byBackend.forEach((b, pts) -> series.add(new CompareChart.Series(b, pts)));
+        CompareChart.write(outDir.resolve("compare.png"), stem(Path.of(root.get("base").asText())) + ": generation speed vs KL divergence",
+                "against " + baseType + "; point area ~ file size", "generation tokens/s (tg" + root.get("n_gen").asInt() + ")",
+                series, 800, 500);
+        err.println("wrote " + outDir.resolve("compare.png"));
     }
 
     private int cores() {

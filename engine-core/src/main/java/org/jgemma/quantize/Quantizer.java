@@ -173,13 +173,14 @@ public final class Quantizer {
                 elements += p.input.elementCount();
             }
             Path dir = outPath.toAbsolutePath().getParent();
-            Path tmp = Files.createTempFile(dir, outPath.getFileName().toString(), ".part");
+            // beside the output, created with the default permissions (createTempFile would make it owner-only)
+            Path tmp = dir.resolve(outPath.getFileName() + ".part" + Long.toHexString(System.nanoTime()));
             ExecutorService pool = Executors.newFixedThreadPool(o.threads(), r -> {
                 Thread t = new Thread(r, "jgemma-quantize");
                 t.setDaemon(true);
                 return t;
             });
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 w.writeHeader(ch);
                 int align = w.alignment();
                 long done = 0;
