@@ -16,17 +16,15 @@ final class Cli {
     /** The random-weights test model shipped inside the jar (models/fixtures/tinygqa, Q4_K_M). */
     static final String EMBEDDED = "/models/gemma3-tinygqa-q4_k_m.gguf";
 
-    /** Files above this size get a progress bar while they load. */
-    private static final long PROGRESS_BYTES = 256L << 20;
+    /** Loads that take longer than this show a progress bar (from then on). */
+    static final long PROGRESS_AFTER_NANOS = 1_000_000_000L;
 
     /**
      * The GGUF file MODEL names: a file, or an Ollama reference such as {@code gemma3:4b-it-q4_K_M} resolved in the
      * standard Ollama stores ({@link Model#resolve(String)}); the error lists the stores searched.
      */
     static Path resolveModel(String model) throws IOException {
-        Path p = Model.resolve(model);
-        if (Files.isDirectory(p)) throw new IOException(p + " is a directory, not a GGUF file");
-        return p;
+        return org.jgemma.ollama.ModelReference.resolve(model).path();
     }
 
     /** How MODEL is shown in messages: the file name, or the Ollama reference as given. */
@@ -48,8 +46,8 @@ final class Cli {
 
     /** Opens a model, drawing a progress bar on {@code err} for large files when on a terminal. */
     static Model open(Path path, ModelOptions options, PrintWriter err) throws IOException {
-        if (Files.size(path) >= PROGRESS_BYTES && options.progress() == null && onTerminal()) {
-            options = options.withProgress(new ProgressBar(err, "loading " + path.getFileName()));
+        if (options.progress() == null && onTerminal()) {
+            options = options.withProgress(new ProgressBar(err, "loading " + path.getFileName(), PROGRESS_AFTER_NANOS));
         }
         return Model.open(path, options);
     }
@@ -71,17 +69,26 @@ final class Cli {
     static final class ProgressBar implements ModelOptions.LoadProgress {
         private final PrintWriter err;
         private final String label;
+        private final long start = System.nanoTime();
+        private final long delayNanos;
         private int lastPercent = -1;
 
         ProgressBar(PrintWriter err, String label) {
+            this(err, label, 0);
+        }
+
+        /** A bar that appears only once loading has taken {@code delayNanos} (fast loads draw nothing). */
+        ProgressBar(PrintWriter err, String label, long delayNanos) {
             this.err = err;
             this.label = label;
+            this.delayNanos = delayNanos;
         }
 
         @Override
         public void update(long done, long total) {
             int pct = total == 0 ? 100 : (int) (done * 100 / total);
             if (pct == lastPercent) return;
+            if (lastPercent < 0 && System.nanoTime() - start < delayNanos) return; // not shown yet: still a fast load
             lastPercent = pct;
             int filled = pct * 30 / 100;
             err.print("\r" + label + " [" + "#".repeat(filled) + " ".repeat(30 - filled) + "] " + pct + "% of "

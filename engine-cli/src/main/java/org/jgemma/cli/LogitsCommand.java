@@ -32,7 +32,7 @@ final class LogitsCommand implements Callable<Integer> {
 
     @Option(names = "--gen", defaultValue = "0", description = "greedy steps after the prompt") int gen;
 
-    @Option(names = "--out", required = true, paramLabel = "FILE") Path out;
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "where to write the logits (the fixtures' reference .bin layout)") Path out;
 
     @Mixin CommonOptions common;
 

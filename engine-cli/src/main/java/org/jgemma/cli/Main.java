@@ -25,7 +25,8 @@ import picocli.CommandLine.ScopeType;
         synopsisSubcommandLabel = "COMMAND")
 public final class Main implements Runnable {
     /** Shared by every subcommand (picocli copies inherited options down). */
-    @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Print stack traces of errors.")
+    @Option(names = "--verbose", scope = ScopeType.INHERIT,
+            description = "More on stderr: load time and tokens/s (run), the stack trace of an error.")
     boolean verbose;
 
     @CommandLine.Spec
@@ -40,7 +41,13 @@ public final class Main implements Runnable {
                 new LogitsCommand(),
                 new BenchCommand(),
                 new PerplexityCommand(),
-                new DevicesCommand());
+                new QuantizeCommand(),
+                new CompareCommand(),
+                new DevicesCommand(),
+                new ListCommand(),
+                new ShowCommand(),
+                new PsCommand(),
+                new CommandLine.HelpCommand());
     }
 
     @Override
@@ -57,6 +64,7 @@ public final class Main implements Runnable {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(Main::handle);
+        cl.setParameterExceptionHandler(Main::badCommandLine);
         return cl;
     }
 
@@ -81,6 +89,8 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        String fd = System.getProperty("jgemma.stderr.fd"); // set by bin/jgemma, see Stderr
+        if (fd != null && fd.matches("[3-9]")) Stderr.restore(Integer.parseInt(fd));
         PrintWriter out = new PrintWriter(System.out, false, java.nio.charset.StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, java.nio.charset.StandardCharsets.UTF_8);
         System.exit(run(out, err, args));
@@ -93,6 +103,18 @@ public final class Main implements Runnable {
         if (verbose(pr)) e.printStackTrace(err);
         err.flush();
         return 1;
+    }
+
+    /** A bad command line: one line saying what is wrong, and where the help is (not the whole usage). */
+    private static int badCommandLine(CommandLine.ParameterException e, String[] args) {
+        CommandLine cl = e.getCommandLine();
+        PrintWriter err = cl.getErr();
+        String name = cl.getCommandSpec().qualifiedName();
+        err.println(name + ": " + e.getMessage());
+        CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+        err.println("Try '" + name + " --help' for more information.");
+        err.flush();
+        return 2;
     }
 
     static String describe(Throwable e) {

@@ -111,7 +111,7 @@ class CliTest {
 
     @Test
     void runWithTheEmbeddedModelGeneratesAndSaysItIsRandom() {
-        Result r = run("run", "Hello", "--num-predict", "4", "--seed", "1", "--backend", "reference", "--verbose");
+        Result r = run("run", "Hello there", "--num-predict", "4", "--seed", "1", "--backend", "reference", "--verbose");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("random weights"), r.err());
         assertTrue(r.err().contains("tokens/s"), r.err());
@@ -230,5 +230,161 @@ class CliTest {
         assertEquals(1, s.chars().filter(c -> c == '\n').count());
         assertTrue(s.endsWith("100% of 0 MiB" + System.lineSeparator()), s);
         assertTrue(!Cli.onTerminal(), "tests run without a terminal: no progress bar is drawn");
+    }
+
+    @Test
+    void modelReferencesThatDoNotResolveAreErrorsNamingWhatWasSearched(@TempDir Path home) throws Exception {
+        Result file = runWithHome(home, "run", "/nope/model", "hi");
+        assertEquals(1, file.code());
+        assertTrue(file.err().contains("/nope/model") && file.err().contains("no such file"), file.err());
+        Result dir = runWithHome(home, "run", home.toString());
+        assertEquals(1, dir.code());
+        assertTrue(dir.err().contains("is a directory"), dir.err());
+        Result name = runWithHome(home, "run", "gemma3");
+        assertEquals(1, name.code());
+        assertTrue(name.err().contains("gemma3") && name.err().contains(home.resolve(".ollama/models").toString())
+                && name.err().contains("ollama pull gemma3"), name.err());
+        assertEquals("", name.out());
+    }
+
+    @Test
+    void outOfRangeOptionsAreOneLineErrors() {
+        String model = Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString();
+        String[][] cases = {{"--top-p", "7", "--top-p must be in [0, 1], got 7"}, {"--top-k", "-3", "--top-k must be ≥ 0, got -3"},
+                {"--min-p", "2", "--min-p must be in [0, 1], got 2"}, {"--ctx-size", "-5", "--ctx-size must be ≥ 0"},
+                {"--threads", "1000", "--threads must be between 1 and"}, {"--temperature", "-1", "--temperature must be ≥ 0"},
+                {"--repeat-penalty", "0", "--repeat-penalty must be > 0"}};
+        for (String[] c : cases) {
+            Result r = run("run", model, "hi", c[0], c[1], "--backend", "reference");
+            assertEquals(2, r.code(), c[0] + " " + c[1] + ": " + r.err());
+            assertTrue(r.err().startsWith("jgemma run: " + c[2]), r.err());
+            assertEquals(2, r.err().lines().count(), r.err()); // the message and where the help is, no usage dump
+        }
+    }
+
+    /** A fake Ollama store whose model has params and system layers (as server/images.go reads them). */
+    static void storeWithLayers(Path home, String params, String system) throws Exception {
+        Path root = home.resolve(".ollama/models");
+        Files.createDirectories(root.resolve("blobs"));
+        String model = "3f0b0f2100071479f596b964f89f510f057ce397ea22f2833a0cfe029bfc2463";
+        Files.copy(Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf"), root.resolve("blobs/sha256-" + model));
+        StringBuilder layers = new StringBuilder("{\"mediaType\":\"application/vnd.ollama.image.model\",\"digest\":\"sha256:" + model + "\"}");
+        String[][] texts = {{"params", params}, {"system", system}, {"template", "{{ .Prompt }}"}, {"license", "Test license"}};
+        for (String[] t : texts) {
+            if (t[1] == null) continue;
+            String hex = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(t[1].getBytes()));
+            Files.writeString(root.resolve("blobs/sha256-" + hex), t[1]);
+            layers.append(",{\"mediaType\":\"application/vnd.ollama.image.").append(t[0]).append("\",\"digest\":\"sha256:").append(hex).append("\"}");
+        }
+        Path m = root.resolve("manifests/registry.ollama.ai/library/jgemmatest/layers");
+        Files.createDirectories(m.getParent());
+        Files.writeString(m, "{\"schemaVersion\":2,\"layers\":[" + layers + "]}");
+    }
+
+    private static int generated(String err) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("generation: (\\d+) tokens").matcher(err);
+        assertTrue(m.find(), err);
+        return Integer.parseInt(m.group(1));
+    }
+
+    @Test
+    void theOllamaParamsAndSystemLayersApplyUnderTheFlags(@TempDir Path home) throws Exception {
+        // num_predict 3 and a stop string that cannot occur: the model's params decide the length...
+        storeWithLayers(home, "{\"num_predict\":3,\"temperature\":0,\"stop\":[\"<end_of_turn>\"]}", "You are a test.");
+        Result byParams = runWithHome(home, "run", "jgemmatest:layers", "Hi there", "--backend", "reference", "--verbose");
+        assertEquals(0, byParams.code(), byParams.err());
+        assertEquals(3, generated(byParams.err()));
+        // ...the flags override them
+        Result byFlag = runWithHome(home, "run", "jgemmatest:layers", "Hi there", "--backend", "reference", "--verbose", "-n", "5");
+        assertEquals(5, generated(byFlag.err()));
+        // the system layer is the system prompt (it makes the prompt longer), --system replaces it
+        String file = Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString();
+        Result plain = run("run", file, "Hi there", "--backend", "reference", "--verbose", "-n", "1");
+        Result withSystem = run("run", file, "Hi there", "--backend", "reference", "--verbose", "-n", "1", "--system", "You are a test.");
+        assertTrue(promptTokens(withSystem.err()) > promptTokens(plain.err()), plain.err() + withSystem.err());
+        assertEquals(promptTokens(withSystem.err()), promptTokens(byParams.err()), byParams.err());
+        // temperature 0 from the params: greedy, so two runs agree
+        assertEquals(byParams.out(), runWithHome(home, "run", "jgemmatest:layers", "Hi there", "--backend", "reference").out());
+        Result badParams = runWithHome(home, "show", "jgemmatest:layers", "--parameters");
+        assertEquals(0, badParams.code(), badParams.err());
+        assertEquals("num_predict     3\nstop            \"<end_of_turn>\"\ntemperature     0\n", badParams.out().replace("\r", ""));
+    }
+
+    @Test
+    void showAndListDescribeTheModels(@TempDir Path home) throws Exception {
+        storeWithLayers(home, "{\"top_k\":64}", "Be brief.");
+        Result show = runWithHome(home, "show", "jgemmatest:layers");
+        assertEquals(0, show.code(), show.err());
+        for (String s : new String[] {"architecture        gemma3", "context length", "quantization        Q4_K_M", "top_k           64",
+                "Be brief.", "Test license"}) {
+            assertTrue(show.out().contains(s), s + " in\n" + show.out());
+        }
+        assertEquals("{{ .Prompt }}\n", runWithHome(home, "show", "jgemmatest:layers", "--template").out());
+        Path dir = Files.createDirectories(home.resolve("ggufs"));
+        Files.copy(Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf"), dir.resolve("a.gguf"));
+        Result list = runWithHome(home, "list", "--dir", dir.toString());
+        assertEquals(0, list.code(), list.err());
+        List<String> lines = list.out().lines().toList();
+        assertTrue(lines.get(0).startsWith("NAME") && lines.get(0).contains("QUANTIZATION"), list.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith("jgemmatest:layers") && l.contains("Q4_K_M")), list.out());
+        assertTrue(lines.stream().anyMatch(l -> l.startsWith(dir.resolve("a.gguf").toString()) && l.contains("Q4_K_M")), list.out());
+    }
+
+    @Test
+    void psAsksTheServerAndSaysWhenNoneRuns() throws Exception {
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        // the answer's shape as Ollama's docs/api.md documents GET /api/ps
+        byte[] body = ("{\"models\":[{\"name\":\"gemma3:1b\",\"model\":\"gemma3:1b\",\"size\":1500000000,"
+                + "\"digest\":\"8648f39daa8fbf5b18c7b4e6a8fb4990c692751d49917417b8842ca5758e7ffc\",\"details\":{},"
+                + "\"expires_at\":\"2099-01-01T00:00:00Z\",\"size_vram\":0,\"context_length\":4096}]}").getBytes();
+        server.createContext("/api/ps", x -> {
+            x.sendResponseHeaders(200, body.length);
+            x.getResponseBody().write(body);
+            x.close();
+        });
+        server.start();
+        try {
+            Result r = run("ps", "--host", "127.0.0.1:" + server.getAddress().getPort());
+            assertEquals(0, r.code(), r.err());
+            List<String> lines = r.out().lines().toList();
+            assertTrue(lines.get(0).matches("NAME\\s+ID\\s+SIZE\\s+PROCESSOR\\s+CONTEXT\\s+UNTIL"), r.out());
+            assertTrue(lines.get(1).matches("gemma3:1b\\s+8648f39daa8f\\s+1.5 GB\\s+100% CPU\\s+4096\\s+Forever"), r.out());
+        } finally {
+            server.stop(0);
+        }
+        int port;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort(); // free once closed: nothing listens there
+        }
+        Result none = run("ps", "--host", "http://127.0.0.1:" + port);
+        assertEquals(1, none.code());
+        assertTrue(none.err().contains("no server is running at http://127.0.0.1:" + port), none.err());
+        assertEquals(java.net.URI.create("http://127.0.0.1:11434"), PsCommand.baseUri(null));
+        assertEquals(java.net.URI.create("http://example.com:11434"), PsCommand.baseUri("example.com"));
+        assertEquals(java.net.URI.create("https://example.com:443"), PsCommand.baseUri("https://example.com"));
+        assertEquals(java.net.URI.create("http://127.0.0.1:8080"), PsCommand.baseUri("0.0.0.0:8080"));
+    }
+
+    @Test
+    void tokenizeShowsPiecesAsLlamaTokenizeDoes() {
+        String vocab = Fixtures.vocab().toString();
+        Result r = run("tokenize", vocab, "<start_of_turn>user", "--no-bos", "--show-pieces");
+        assertEquals(0, r.code(), r.err());
+        // llama.cpp tools/tokenize/tokenize.cpp: printf("%6d -> '%s'\n", id, piece); ids as llama-tokenize gives them (above)
+        assertEquals("   105 -> '<start_of_turn>'\n  2364 -> 'user'\n", r.out().replace("\r", ""));
+    }
+
+    @Test
+    void helpIsASubcommandAndEveryOptionHasADescription() {
+        Result help = run("help", "run");
+        assertEquals(0, help.code(), help.err());
+        assertTrue(help.out().contains("--top-p") && help.out().contains("--file"), help.out());
+        picocli.CommandLine cl = Main.commandLine(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+        for (String name : List.of("run", "tokenize", "logits", "bench", "inspect", "devices", "list", "show", "ps")) {
+            picocli.CommandLine sub = cl.getSubcommands().get(name);
+            for (picocli.CommandLine.Model.OptionSpec o : sub.getCommandSpec().options()) {
+                assertTrue(o.description().length > 0 && !o.description()[0].isBlank(), sub.getCommandName() + " " + o.longestName());
+            }
+        }
     }
 }

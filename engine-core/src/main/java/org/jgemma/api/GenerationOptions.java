@@ -58,4 +58,27 @@ public record GenerationOptions(SamplerConfig sampling, int maxTokens, List<Stri
     int replyReserve(int contextSize) {
         return maxTokens > 0 ? Math.min(maxTokens, contextSize / 2) : contextSize / 4;
     }
+    /** Keep the {@code k} most likely tokens; ≤ 0: off. */
+    public GenerationOptions withTopK(int k) { return withSampling(sampling.withTopK(k)); }
+    /** Nucleus sampling: the smallest set of tokens whose probabilities reach {@code p}; ≥ 1: off. */
+    public GenerationOptions withTopP(float p) { return withSampling(sampling.withTopP(p)); }
+    /** Drop tokens less likely than {@code p} times the most likely one; ≤ 0: off. */
+    public GenerationOptions withMinP(float p) { return withSampling(sampling.withMinP(p)); }
+    /** Divide the logits of tokens among the last {@link #withRepeatLastN repeat-last-n} by {@code penalty}; 1: off. */
+    public GenerationOptions withRepeatPenalty(float penalty) {
+        return withSampling(sampling.withPenalties(sampling.penaltyLastN(), penalty, sampling.frequencyPenalty(), sampling.presencePenalty()));
+    }
+    /** How many previous tokens the penalties look at; 0: off. */
+    public GenerationOptions withRepeatLastN(int n) {
+        return withSampling(sampling.withPenalties(n, sampling.repeatPenalty(), sampling.frequencyPenalty(), sampling.presencePenalty()));
+    }
+    /** Subtract {@code penalty} times a token's count in the window from its logit; 0: off. */
+    public GenerationOptions withFrequencyPenalty(float penalty) {
+        return withSampling(sampling.withPenalties(sampling.penaltyLastN(), sampling.repeatPenalty(), penalty, sampling.presencePenalty()));
+    }
+    /** Subtract {@code penalty} from the logit of every token in the window; 0: off. */
+    public GenerationOptions withPresencePenalty(float penalty) {
+        return withSampling(sampling.withPenalties(sampling.penaltyLastN(), sampling.repeatPenalty(), sampling.frequencyPenalty(), penalty));
+    }
+    public GenerationOptions withStop(List<String> strings) { return new GenerationOptions(sampling, maxTokens, List.copyOf(strings), stopOnEog, contextPolicy, promptProgress); }
 }

@@ -21,6 +21,7 @@ import org.jgemma.gguf.GgufFormatException;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.model.Gemma3Config;
 import org.jgemma.model.Gemma3Model;
+import org.jgemma.ollama.ModelReference;
 import org.jgemma.ollama.OllamaStore;
 import org.jgemma.tokenizer.Tokenizer;
 
@@ -122,24 +123,19 @@ public final class Model implements AutoCloseable {
      * The GGUF file {@code fileOrReference} names: the file itself when it exists, else the blob of the Ollama model
      * of that name in the standard Ollama stores ({@link OllamaStore#standard()}).
      *
-     * @throws NoSuchFileException when it is neither a file nor a model in a store (the message lists the stores searched)
+     * @throws NoSuchFileException when it is neither a file nor a model in a store (the message says what was searched)
+     * @throws IOException when it is a directory, or its Ollama manifest is broken
      */
     public static Path resolve(String fileOrReference) throws IOException {
         return resolve(fileOrReference, OllamaStore.standard());
     }
 
-    /** As {@link #resolve(String)}, looking in {@code store}. */
+    /**
+     * As {@link #resolve(String)}, looking in {@code store}. For the Ollama manifest's other layers (default options,
+     * system prompt, template, license) use {@link ModelReference#resolve(String, OllamaStore)}.
+     */
     public static Path resolve(String fileOrReference, OllamaStore store) throws IOException {
-        Path p = Path.of(fileOrReference);
-        if (Files.exists(p)) return p;
-        if (!OllamaStore.looksLikeReference(fileOrReference)) {
-            throw new NoSuchFileException(fileOrReference);
-        }
-        Optional<Path> blob = store.resolve(fileOrReference);
-        if (blob.isPresent()) return blob.get();
-        throw new NoSuchFileException(fileOrReference, null, "neither a file nor an Ollama model in the stores searched: "
-                + store.roots().stream().map(Path::toString).collect(Collectors.joining(", "))
-                + " (set OLLAMA_MODELS, or `ollama pull " + fileOrReference + "`)");
+        return ModelReference.resolve(fileOrReference, store).path();
     }
 
     /**
@@ -339,6 +335,11 @@ public final class Model implements AutoCloseable {
                 scheduler.evaluate(s, ids, 0, ids.length, logits);
             }
 
+            @Override
+            public void evaluateEach(int[] ids, LogitRows sink) {
+                scheduler.exclusive(() -> s.evaluateEach(ids, sink));
+            }
+
             @Override public void reset() { s.reset(); }
 
             @Override
@@ -350,12 +351,28 @@ public final class Model implements AutoCloseable {
         };
     }
 
+    /** Receives the logits of consecutive positions ({@link RawSequence#evaluateEach}). */
+    @FunctionalInterface
+    public interface LogitRows {
+        /**
+         * {@code logits[0 .. rows * vocab)} holds the logits of positions {@code first .. first+rows)} of the ids given
+         * (0 = the first), row-major; the array is reused once the call returns.
+         */
+        void rows(int first, int rows, float[] logits);
+    }
+
     /** Direct access to a sequence: token ids in, logits out. One thread at a time; close it to free its KV cache. */
     public interface RawSequence extends AutoCloseable {
         int position();
 
         /** Logits of every position of {@code ids}, {@code [ids.length][vocab]} row-major. */
         float[] evaluateAll(int[] ids);
+
+        /**
+         * Logits of every position of {@code ids}, handed to {@code sink} a few rows at a time: for long contexts,
+         * where {@code ids.length * vocab} floats would not fit one array.
+         */
+        void evaluateEach(int[] ids, LogitRows sink);
 
         /** Logits of the last position of {@code ids} into {@code logits}. */
         void evaluate(int[] ids, float[] logits);

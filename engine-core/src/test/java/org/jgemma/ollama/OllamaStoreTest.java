@@ -29,6 +29,7 @@ class OllamaStoreTest {
         Path blob = root.resolve("blobs/sha256-" + HEX);
         Files.createDirectories(blob.getParent());
         if (withBlob) Files.writeString(blob, "GGUF");
+        Files.writeString(root.resolve("blobs/sha256-" + "e".repeat(64)), "{{ .Prompt }}"); // the template layer
         return blob;
     }
 

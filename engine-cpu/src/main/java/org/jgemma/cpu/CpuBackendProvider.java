@@ -23,7 +23,10 @@ public final class CpuBackendProvider implements BackendProvider {
     @Override
     public List<DeviceInfo> devices() {
         int n = Runtime.getRuntime().availableProcessors();
-        return List.of(new DeviceInfo(0, "CPU (" + n + " cores)", Runtime.getRuntime().maxMemory(),
+        // the machine's (or the container's) memory: weights are memory-mapped and KV caches live off the Java heap
+        long memory = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os ? os.getTotalMemorySize() : 0;
+        return List.of(new DeviceInfo(0, "CPU (" + n + " cores)", memory,
                 "Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit"));
     }
 

@@ -46,6 +46,8 @@ final class QuantDot {
             case Q5_0 -> dotQ5_0(w, off, a, r, k);
             case Q4_1 -> dotQ4_1(w, off, a, r, k);
             case Q5_1 -> dotQ5_1(w, off, a, r, k);
+            case Q2_K -> QuantDotK23.dotQ2_K(w, off, a, r, k);
+            case Q3_K -> QuantDotK23.dotQ3_K(w, off, a, r, k);
             case Q4_K -> QuantDotK.dotQ4_K(w, off, a, r, k);
             case Q5_K -> QuantDotK.dotQ5_K(w, off, a, r, k);
             case Q6_K -> QuantDotK.dotQ6_K(w, off, a, r, k);

@@ -48,6 +48,8 @@ record ClDevice(int index, cl_platform_id platform, cl_device_id device, String 
      * loader libOpenCL.so) or JOCL's native library cannot be loaded; an empty list when no platform is installed.
      */
     static List<ClDevice> list() {
+        String missing = OpenClRuntime.missingReason(); // checked before org.jocl.CL loads: JOCL prints on stdout otherwise
+        if (missing != null) throw new BackendUnavailableException(missing);
         try {
             CL.setExceptionsEnabled(true);
         } catch (UnsatisfiedLinkError | NoClassDefFoundError | ExceptionInInitializerError e) {

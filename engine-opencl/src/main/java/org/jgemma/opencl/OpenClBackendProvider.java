@@ -20,12 +20,20 @@ public final class OpenClBackendProvider implements BackendProvider {
 
     @Override
     public int priority() {
-        try {
-            return ClDevice.list().stream().anyMatch(d -> !d.typeName().equals("CPU")) ? 50 : 5;
-        } catch (RuntimeException | LinkageError e) {
-            return 5;
+        Integer p = priority;
+        if (p == null) {
+            try {
+                p = ClDevice.list().stream().anyMatch(d -> !d.typeName().equals("CPU")) ? 50 : 5;
+            } catch (RuntimeException | LinkageError e) {
+                p = 5;
+            }
+            priority = p;
         }
+        return p;
     }
+
+    /** Listing devices starts the OpenCL drivers (PoCL compiles for a while): once per process is enough. */
+    private static volatile Integer priority;
 
     @Override
     public Availability probe() {
