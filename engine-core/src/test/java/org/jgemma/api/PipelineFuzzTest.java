@@ -38,8 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * BackendUnavailableException, ...) or {@link IllegalArgumentException}; never an IndexOutOfBounds,
  * NumberFormatException, IllegalStateException from inside, an OutOfMemoryError or a hang (60 s per case).
  *
- * <p>CI runs a fixed seed and {@value #CI_ITERATIONS} iterations; {@code -Djgemma.fuzz.iterations=N} and
- * {@code -Djgemma.fuzz.seed=S} run longer or other cases. The outcome counts are printed.
+ * <p>CI runs a fixed seed and {@value #CI_ITERATIONS} iterations; {@code -Djgemma.pipelinefuzz.iterations=N} and
+ * {@code -Djgemma.pipelinefuzz.seed=S} run longer or other cases. The outcome counts are printed.
  */
 class PipelineFuzzTest {
     static final int CI_ITERATIONS = 120;
@@ -196,8 +196,8 @@ class PipelineFuzzTest {
 
     @Test
     void hostileContentsGiveDocumentedOutcomes() throws Exception {
-        int iterations = Integer.getInteger("jgemma.fuzz.iterations", CI_ITERATIONS);
-        long seed = Long.getLong("jgemma.fuzz.seed", 16);
+        int iterations = Integer.getInteger("jgemma.pipelinefuzz.iterations", CI_ITERATIONS);
+        long seed = Long.getLong("jgemma.pipelinefuzz.seed", 16);
         Base[] bases = {base(Fixtures.file("tiny/gemma3-tiny-f32.gguf")), base(Fixtures.model("tinymix", "q4_k_m"))};
         Random rnd = new Random(seed);
         Map<String, Integer> counts = new TreeMap<>();
