@@ -47,6 +47,7 @@ public final class Main implements Runnable {
                 new ListCommand(),
                 new ShowCommand(),
                 new PsCommand(),
+                new ServeCommand(),
                 new CommandLine.HelpCommand());
     }
 
