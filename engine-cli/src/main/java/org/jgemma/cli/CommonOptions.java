@@ -16,6 +16,10 @@ public final class CommonOptions {
             description = "CPU threads (default: all cores; at most twice the cores)")
     Integer threads;
 
+    @Option(names = "--no-mmap", description = "read the weights into memory instead of mapping the file (safe when the"
+            + " file may be changed or truncated while the model runs; uses that much more memory)")
+    boolean noMmap;
+
     /** The thread count asked for, checked: null when not given. */
     Integer threads() {
         if (threads == null) return null;
@@ -36,6 +40,7 @@ public final class CommonOptions {
     ModelOptions modelOptions(int contextSize) {
         if (contextSize < 0) throw new IllegalArgumentException("--ctx-size must be ≥ 0 (0: the model's, at most 4096), got " + contextSize);
         Integer t = threads();
-        return ModelOptions.defaults().withBackend(backend).withThreads(t == null ? 0 : t).withContextSize(contextSize);
+        return ModelOptions.defaults().withBackend(backend).withThreads(t == null ? 0 : t).withContextSize(contextSize)
+                .withMmap(!noMmap);
     }
 }

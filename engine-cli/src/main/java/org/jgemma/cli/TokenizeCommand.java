@@ -9,7 +9,6 @@ import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.jgemma.gguf.GgufFile;
-import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.tokenizer.Tokenizer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,8 +53,7 @@ final class TokenizeCommand implements Callable<Integer> {
                 : source.equals("-") ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
                 : Files.readString(Path.of(source), StandardCharsets.UTF_8);
         try (GgufFile f = GgufFile.open(Cli.resolveModel(model))) {
-            int rows = f.findTensor("token_embd.weight").map(GgufTensorInfo::rowCount).map(Long::intValue).orElse(Integer.MAX_VALUE);
-            Tokenizer t = Tokenizer.from(f, rows);
+            Tokenizer t = Tokenizer.from(f); // cut to token_embd's rows, as the model uses it (no Long::intValue wrap)
             int[] ids = t.encode(text, !noBos, !noParseSpecial);
             PrintWriter out = spec.commandLine().getOut();
             if (showPieces) { // llama.cpp tools/tokenize/tokenize.cpp: printf("%6d -> '%s'\n", id, piece), special tokens rendered

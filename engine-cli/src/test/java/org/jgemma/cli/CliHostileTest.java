@@ -57,4 +57,12 @@ class CliHostileTest {
         assertFalse(r.out().contains("\u001b") || r.out().contains("\u0007"), "raw escapes printed");
         assertTrue(r.out().contains("general.name\\x1b[2J = "), r.out());
     }
+
+    @Test
+    void noMmapRunsFromMemory() throws Exception {
+        Path p = java.nio.file.Files.copy(Fixtures.file("tiny/gemma3-tiny-f32.gguf"), tmp.resolve("m.gguf"));
+        CliTest.Result r = CliTest.run("run", p.toString(), "hello", "-n", "2", "--backend", "reference", "--no-mmap",
+                "--temperature", "0");
+        assertEquals(0, r.code(), r.err());
+    }
 }

@@ -147,7 +147,7 @@ public final class Model implements AutoCloseable {
     public static Model open(Path path, ModelOptions options) throws IOException {
         if (!Files.exists(path)) path = resolve(path.toString()); // an Ollama reference passed as a Path
         long t0 = System.nanoTime();
-        GgufFile file = GgufFile.open(path);
+        GgufFile file = GgufFile.open(path, options.mmap());
         Backend backend = null;
         try {
             Gemma3Config config = Gemma3Config.from(file);
@@ -198,6 +198,19 @@ public final class Model implements AutoCloseable {
         } finally {
             file.close();
         }
+    }
+
+    /**
+     * Refuses a request when the mapped file changed on disk since it was opened (size or modification time): reading
+     * a truncated mapping can crash the JVM (SIGBUS). A model opened with {@code withMmap(false)} holds its own copy.
+     */
+    void checkFileUnchanged() {
+        if (file == null || !file.isMapped()) return;
+        file.changedOnDisk().ifPresent(why -> {
+            throw new JGemmaException("model file " + file.path() + " changed on disk since it was opened (" + why
+                    + "); it is memory-mapped, so reading it now could crash the process: open the model again, or open it"
+                    + " with ModelOptions.withMmap(false) / --no-mmap to hold the weights in memory");
+        });
     }
 
     /** A new completion session with its own KV cache (allocated now; {@link Session#close()} frees it). */

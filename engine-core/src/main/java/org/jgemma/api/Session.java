@@ -104,6 +104,7 @@ public final class Session implements AutoCloseable {
 
     public Generation start(int[] promptIds, GenerationOptions options) {
         checkOpen();
+        model.checkFileUnchanged();
         endActive();
         checkPrompt(promptIds);
         active = new Generation(this, promptIds, options);

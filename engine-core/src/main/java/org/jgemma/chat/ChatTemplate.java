@@ -431,26 +431,65 @@ public final class ChatTemplate {
             marks.add(m);
             p = close + 1;
         }
-        List<ContentSpan> spans = new ArrayList<>(marks.size());
-        int pos = 0;
-        for (int k = 0; k < marks.size(); k++) {
+        return match(text, literals, marks, messages);
+    }
+
+    /**
+     * Explains {@code text} as {@code literals[0] c[0] literals[1] ... c[n-1] literals[n]}, each {@code c[k]} one of
+     * the forms of content {@code marks[k]} (Python-trimmed, as is, C-trimmed), and returns the contents' spans, or
+     * null. A depth-first search that backtracks: a system text {@code "a\n<end_of_turn>\n"} that the template keeps
+     * untrimmed first matches trimmed, and only the later contents show that was wrong. Dead ends (message k at
+     * position p) are remembered, so the search is polynomial, and it is iterative, so long conversations cannot
+     * overflow the stack.
+     */
+    private static List<ContentSpan> match(String text, List<String> literals, List<Integer> marks, List<ChatMessage> messages) {
+        int n = marks.size();
+        String[][] forms = new String[n][];
+        for (int k = 0; k < n; k++) {
+            String c = messages.get(marks.get(k)).content();
+            forms[k] = new String[] {pythonTrim(c), c, trimAscii(c)};
+        }
+        int[] at = new int[n + 1];  // where literal k starts
+        int[] tried = new int[n + 1]; // forms of content k tried so far
+        java.util.Set<Long> dead = new java.util.HashSet<>();
+        int k = 0;
+        while (k >= 0) {
+            if (k == n) {
+                String last = literals.get(n);
+                if (text.startsWith(last, at[n]) && at[n] + last.length() == text.length()) {
+                    List<ContentSpan> spans = new ArrayList<>(n);
+                    for (int j = 0; j < n; j++) {
+                        int start = at[j] + literals.get(j).length();
+                        spans.add(new ContentSpan(marks.get(j), start, at[j + 1]));
+                    }
+                    return spans;
+                }
+                dead.add(((long) n << 32) | at[n]);
+                k--;
+                continue;
+            }
             String literal = literals.get(k), next = literals.get(k + 1);
-            if (!text.startsWith(literal, pos)) return null;
-            pos += literal.length();
-            String content = messages.get(marks.get(k)).content();
-            String chosen = null;
-            for (String c : new String[] {pythonTrim(content), content, trimAscii(content)}) {
-                if (text.startsWith(c, pos) && text.startsWith(next, pos + c.length())) {
-                    chosen = c;
-                    break;
+            boolean advanced = false;
+            if (text.startsWith(literal, at[k])) {
+                int cs = at[k] + literal.length();
+                while (tried[k] < forms[k].length) {
+                    String c = forms[k][tried[k]++];
+                    int end = cs + c.length();
+                    if (text.startsWith(c, cs) && text.startsWith(next, end) && !dead.contains(((long) (k + 1) << 32) | end)) {
+                        at[k + 1] = end;
+                        tried[k + 1] = 0;
+                        k++;
+                        advanced = true;
+                        break;
+                    }
                 }
             }
-            if (chosen == null) return null;
-            spans.add(new ContentSpan(marks.get(k), pos, pos + chosen.length()));
-            pos += chosen.length();
+            if (!advanced) {
+                dead.add(((long) k << 32) | at[k]);
+                k--;
+            }
         }
-        String last = literals.getLast();
-        return text.startsWith(last, pos) && pos + last.length() == text.length() ? spans : null;
+        return null;
     }
 
     private static boolean hasMark(String s) {

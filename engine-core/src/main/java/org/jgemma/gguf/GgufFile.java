@@ -16,6 +16,11 @@ import java.util.Optional;
  * A GGUF file, memory-mapped read-only: metadata plus tensor infos whose {@code data()} are views over the
  * mapping (no copies), so a file of many GB opens in milliseconds. Close it to unmap; tensor views are
  * invalid afterwards. Thread-safe for reading.
+ *
+ * <p><b>Files changed underneath.</b> A mapped file that is truncated or rewritten while open can crash the JVM
+ * (SIGBUS) when a kernel reads a page that is gone, as with llama.cpp's mmap. {@link #open(Path, boolean)} with
+ * {@code mmap} false reads the file into memory instead (llama.cpp's {@code --no-mmap}); {@link #changedOnDisk()}
+ * tells, cheaply, whether the file's size or modification time differ from when it was opened.
  */
 public final class GgufFile implements AutoCloseable {
     private final Path path;
@@ -27,6 +32,9 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, GgufTensorInfo> byName;
     private final int alignment;
     private final long dataOffset;
+    private boolean mapped;
+    private long openedSize = -1;
+    private java.nio.file.attribute.FileTime openedTime;
 
     private GgufFile(Path path, Arena arena, MemorySegment mapping, GgufParser.Header h) {
         this.path = path;
@@ -44,18 +52,66 @@ public final class GgufFile implements AutoCloseable {
 
     /** Maps and parses {@code path}. Malformed input gives a {@link GgufFormatException} naming the problem and offset. */
     public static GgufFile open(Path path) throws IOException {
+        return open(path, true);
+    }
+
+    /**
+     * Opens {@code path}: memory-mapped when {@code mmap} (fast, shares the page cache, but a file truncated or rewritten
+     * while open can crash the JVM), else read into native memory once (the file can then change or go away safely).
+     */
+    public static GgufFile open(Path path, boolean mmap) throws IOException {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            java.nio.file.attribute.FileTime time = java.nio.file.Files.getLastModifiedTime(path);
             long size = ch.size();
-            MemorySegment seg = size == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            MemorySegment seg;
+            if (size == 0) {
+                seg = MemorySegment.ofArray(new byte[0]);
+            } else if (mmap) {
+                seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            } else {
+                seg = arena.allocate(size, 64);
+                for (long off = 0; off < size; ) {
+                    int n = ch.read(seg.asSlice(off, Math.min(size - off, 1L << 30)).asByteBuffer(), off);
+                    if (n < 0) throw new IOException(path + ": the file shrank to " + off + " bytes while it was read");
+                    off += n;
+                }
+            }
             GgufParser.Header h = new GgufParser(seg).parse();
-            return new GgufFile(path, arena, seg, h);
+            GgufFile f = new GgufFile(path, arena, seg, h);
+            f.mapped = mmap && size > 0;
+            f.openedSize = size;
+            f.openedTime = time;
+            return f;
         } catch (GgufFormatException e) {
             arena.close();
-            throw new GgufFormatException(path.getFileName() + ": " + e.getMessage().replaceFirst(" \\(at file offset -?\\d+\\)$", ""), e.offset());
+            throw new GgufFormatException(path.getFileName() + ": " + e.getMessage(), e.offset());
         } catch (IOException | RuntimeException | Error e) {
             arena.close(); // an OutOfMemoryError too: never leave the mapping behind
             throw e;
+        }
+    }
+
+    /** Whether the tensor data are a mapping of the file (not a copy in memory). */
+    public boolean isMapped() {
+        return mapped;
+    }
+
+    /**
+     * How the file on disk differs from when it was opened (size, modification time, or gone), or empty when it does
+     * not or this was not opened from a file. One {@code stat}: cheap enough before every request.
+     */
+    public Optional<String> changedOnDisk() {
+        if (path == null || openedSize < 0) return Optional.empty();
+        try {
+            var a = java.nio.file.Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class);
+            if (a.size() != openedSize) return Optional.of("its size changed from " + openedSize + " to " + a.size() + " bytes");
+            if (!a.lastModifiedTime().equals(openedTime)) {
+                return Optional.of("it was modified at " + a.lastModifiedTime() + " (opened at version " + openedTime + ")");
+            }
+            return Optional.empty();
+        } catch (IOException e) {
+            return Optional.of("it can no longer be read (" + e.getMessage() + ")");
         }
     }
 

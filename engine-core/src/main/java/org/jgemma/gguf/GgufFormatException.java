@@ -16,7 +16,8 @@ public final class GgufFormatException extends IOException {
     }
 
     private static String withOffset(String message, long offset) {
-        String m = String.valueOf(message).replaceAll(" \\(at file offset -?\\d+\\)", "");
+        // the message quotes the file's own strings: control characters are escaped (one terminal-safe line)
+        String m = org.jgemma.text.ControlChars.escape(String.valueOf(message)).replaceAll(" \\(at file offset -?\\d+\\)", "");
         return offset < 0 ? m : m + " (at file offset " + offset + ")";
     }
 

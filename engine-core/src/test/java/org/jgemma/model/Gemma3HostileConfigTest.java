@@ -94,4 +94,14 @@ class Gemma3HostileConfigTest {
             assertEquals(3, r.tokens().length);
         }
     }
+
+    @Test
+    void anOverflowingValueIsNamedOnceWithoutAFakeOffset() throws Exception {
+        // getInt of a UINT64 past int: "(at file offset -1)" was printed, twice once Model.open re-wrapped it
+        Path p = edited(w -> w.put(P + "block_count", GgufValue.ofUInt64(1L << 40)));
+        ModelFormatException e = assertThrows(ModelFormatException.class,
+                () -> Model.open(p, ModelOptions.defaults().withBackend("reference").withContextSize(64)).close());
+        assertTrue(e.getMessage().contains("gemma3.block_count") && e.getMessage().contains(String.valueOf(1L << 40)), e.getMessage());
+        assertTrue(!e.getMessage().contains("offset -1"), e.getMessage());
+    }
 }

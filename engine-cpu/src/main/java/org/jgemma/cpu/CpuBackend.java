@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 
 import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
+import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.backend.Buffer;
 import org.jgemma.backend.IntBuffer;
 import org.jgemma.backend.KvBuffer;
@@ -71,6 +72,26 @@ public final class CpuBackend implements Backend {
 
     // ---- memory -------------------------------------------------------------------------------------------
 
+    /**
+     * The weights stay in the file mapping (off the heap); one session's float32 KV cache and the activations live on
+     * the Java heap. Refuses, with the numbers and what to try, when they exceed what the heap can ever hold; what
+     * is free right now also counts garbage as used, so a later shortfall is caught when the cache is allocated.
+     */
+    @Override
+    public void checkFits(long weightBytes, long kvElements, long scratchBytes) {
+        long need = Math.addExact(Math.multiplyExact(4L, kvElements), scratchBytes);
+        long max = Runtime.getRuntime().maxMemory();
+        if (need > max) throw new BackendUnavailableException(heapShortfall("one session", 4L * kvElements, scratchBytes, max));
+    }
+
+    static String heapShortfall(String what, long kvBytes, long scratchBytes, long heap) {
+        return String.format(java.util.Locale.ROOT, "cpu: %s needs %.1f MiB of Java heap (KV cache %.1f MiB, activations %.1f MiB),"
+                        + " more than the JVM's %s %.1f MiB; try a smaller context (--ctx-size, ModelOptions.withContextSize),"
+                        + " fewer parallel sessions, or more heap (JAVA_OPTS=-Xmx...)", what, (kvBytes + scratchBytes) / 1048576.0,
+                kvBytes / 1048576.0, scratchBytes / 1048576.0, heap == Runtime.getRuntime().maxMemory() ? "maximum heap of" : "free heap of",
+                heap / 1048576.0);
+    }
+
     @Override
     public Weight upload(GgufTensorInfo t) {
         if (!isReadable(t.type())) {
@@ -101,7 +122,12 @@ public final class CpuBackend implements Backend {
     public KvBuffer allocateKv(int slots, int kvDim, String name) {
         if (slots <= 0 || kvDim <= 0) throw new IllegalArgumentException("KV cache " + name + ": bad size " + slots + " x " + kvDim);
         attention.ensureSlots(slots);
-        return track(new CpuKv(slots, kvDim, name));
+        try {
+            return track(new CpuKv(slots, kvDim, name));
+        } catch (OutOfMemoryError e) { // a failed array allocation took nothing: report it as what it is
+            throw new BackendUnavailableException(heapShortfall("KV cache " + name + " (" + slots + " x " + kvDim + " x 2)",
+                    8L * slots * kvDim, 0, freeMemoryBytes()));
+        }
     }
 
     private <A extends Allocation> A track(A a) {

@@ -112,7 +112,8 @@ final class CudaDevices {
                         + (d.capable() ? "" : " (too old, need " + MIN_MAJOR + "." + MIN_MINOR + "+)") + ", driver jcuda"));
             }
             return out;
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException | LinkageError e) { // no devices to show; probe() gives the reason
+            System.getLogger("org.jgemma.cuda").log(System.Logger.Level.DEBUG, "CUDA device listing failed", e);
             return List.of();
         }
     }

@@ -24,7 +24,8 @@ public final class OpenClBackendProvider implements BackendProvider {
         if (p == null) {
             try {
                 p = ClDevice.list().stream().anyMatch(d -> !d.typeName().equals("CPU")) ? 50 : 5;
-            } catch (RuntimeException | LinkageError e) {
+            } catch (RuntimeException | LinkageError e) { // no usable runtime: ranked low; probe() says why
+                System.getLogger("org.jgemma.opencl").log(System.Logger.Level.DEBUG, "OpenCL device listing failed", e);
                 p = 5;
             }
             priority = p;
@@ -58,7 +59,8 @@ public final class OpenClBackendProvider implements BackendProvider {
                     .map(d -> new DeviceInfo(d.index(), d.fullName(), d.globalMemBytes(),
                             d.typeName() + ", " + d.computeUnits() + " compute units, " + d.version()))
                     .toList();
-        } catch (RuntimeException | LinkageError e) {
+        } catch (RuntimeException | LinkageError e) { // no devices to show; probe() gives the reason
+            System.getLogger("org.jgemma.opencl").log(System.Logger.Level.DEBUG, "OpenCL device listing failed", e);
             return List.of();
         }
     }
