@@ -41,8 +41,11 @@ static __device__ __forceinline__ int load_int_b4(const uint8_t *p) {
 }
 
 // Spreads the low 4 bits of b to bit 4 of each byte (the fifth bit of four 5-bit quants; ggml vecdotq.cuh q5_0).
+// Unsigned shifts: b may be negative (qh >> k of a sign-extended int), and a left shift of a negative int is undefined
+// in C++17 (UBSan caught it in the host build of the kernels).
 static __device__ __forceinline__ int spread_bit4(int b) {
-    return ((b << 4) & 0x00000010) | ((b << 11) & 0x00001000) | ((b << 18) & 0x00100000) | ((b << 25) & 0x10000000);
+    const uint32_t u = (uint32_t) b;
+    return (int) (((u << 4) & 0x00000010u) | ((u << 11) & 0x00001000u) | ((u << 18) & 0x00100000u) | ((u << 25) & 0x10000000u));
 }
 
 // Q4_K / Q5_K 6-bit scale and min of sub-block j (0..7) from scales[12] (ggml-quants.c get_scale_min_k4).

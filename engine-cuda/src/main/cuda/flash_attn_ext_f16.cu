@@ -15,11 +15,12 @@
 #define FA_WARPS 4
 #define FA_MAX_PAIRS 4  // D/64 ≤ 4
 
-// Launch: grid (nsplit, n_head, n), block (32, FA_WARPS). Split s covers key positions [lo + s·chunk, lo + (s+1)·chunk).
+// Launch: grid (nsplit, n_head, n), block (32, FA_WARPS). Split s covers key positions [lo + s·chunk, lo + (s+1)·chunk)
+// ∩ [lo, p], chunk = max(min_chunk, ceil((p − lo + 1) / nsplit)).
 extern "C" __global__ void __launch_bounds__(32 * FA_WARPS)
 flash_attn_split_f16(const float *__restrict__ q, const __half *__restrict__ kc, const __half *__restrict__ vc,
                      const int *__restrict__ positions, int n_head, int n_kv_head, int D, int slots, int window,
-                     int chunk, float scale, float *__restrict__ part_acc, float2 *__restrict__ part_ms) {
+                     int min_chunk, float scale, float *__restrict__ part_acc, float2 *__restrict__ part_ms) {
     __shared__ float sh_m[FA_WARPS], sh_s[FA_WARPS];
     __shared__ float2 sh_acc[FA_WARPS][128];  // D/2 ≤ 128 pairs per warp
 
@@ -32,6 +33,9 @@ flash_attn_split_f16(const float *__restrict__ q, const __half *__restrict__ kc,
     const int p = positions[t];
     const int span = window > 0 ? min(window, slots) : slots;
     const int lo = max(0, p - span + 1);
+    // the nsplit blocks share the keys [lo, p] of this query evenly, at least min_chunk each (splits past p are empty):
+    // computed from the position read here, so a recorded step splits each new position's keys evenly when replayed
+    const int chunk = max(min_chunk, (p - lo + nsplit) / nsplit);
     const int start = lo + split * chunk;
     const int end = min(p + 1, start + chunk);  // exclusive
 

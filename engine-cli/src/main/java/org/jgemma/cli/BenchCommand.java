@@ -7,7 +7,18 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.jgemma.api.Generation;
+import org.jgemma.api.GenerationOptions;
 import org.jgemma.api.Model;
+import org.jgemma.api.ModelOptions;
+import org.jgemma.api.Session;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,6 +30,11 @@ import picocli.CommandLine.Spec;
  * one at a time) in tokens per second, like llama-bench: warm-up runs, then R repetitions on a fresh context, mean
  * and sample standard deviation. Java compiles the hot kernels while they run, so the steady state needs more than
  * llama-bench's single warm-up: {@code --warmup} (default 3) runs of each test are discarded.
+ *
+ * <p>{@code --parallel N}: the tg test runs N sessions on N threads at once, each generating N tokens greedily after
+ * a short prompt, and reports the aggregate generation rate (all sessions' tokens over the wall time from the common
+ * start to the last one's end): the model's scheduler batches their decode steps (llama-bench's {@code -pl} /
+ * llama-batched-bench's measure). N = 1 runs the same code with one session, so the two are comparable.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Measure prompt processing and generation speed.")
 final class BenchCommand implements Callable<Integer> {
@@ -32,6 +48,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = {"-r", "--repetitions"}, defaultValue = "3", description = "measured runs of each test (default: ${DEFAULT-VALUE})") int reps;
     @Option(names = "--warmup", defaultValue = "3", description = "discarded runs of each test before measuring (JIT warm-up)") int warmup;
     @Option(names = "--json", description = "print one JSON object") boolean json;
+    @Option(names = "--parallel", defaultValue = "0", paramLabel = "N",
+            description = "tg with N concurrent sessions (1 .. 8): aggregate tokens/s of batched decoding") int parallel;
     @Mixin CommonOptions common;
 
     @Override
@@ -39,9 +57,12 @@ final class BenchCommand implements Callable<Integer> {
         if (nPrompt < 0 || nGen < 0 || reps < 1 || warmup < 0) {
             throw new IllegalArgumentException("-p, -n and --warmup must be ≥ 0 and -r ≥ 1");
         }
+        if (parallel < 0 || parallel > 8) throw new IllegalArgumentException("--parallel must be in 1 .. 8");
         Path path = Cli.resolveModel(model);
         PrintWriter out = spec.commandLine().getOut();
-        try (Model m = Cli.open(path, common.modelOptions(Math.max(1, Math.max(nPrompt, nGen))), spec.commandLine().getErr())) {
+        ModelOptions options = common.modelOptions(Math.max(1, Math.max(nPrompt, nGen + PARALLEL_PROMPT)));
+        if (parallel > 0) options = options.withMaxParallel(parallel);
+        try (Model m = Cli.open(path, options, spec.commandLine().getErr())) {
             SplittableRandom rnd = new SplittableRandom(42);
             Model.RawSequence seq = m.newRawSequence();
             float[] logits = new float[m.vocabSize()];
@@ -52,7 +73,7 @@ final class BenchCommand implements Callable<Integer> {
                 seq.evaluate(ids, logits);
                 return nPrompt * 1e9 / (System.nanoTime() - t0);
             }) : null;
-            double[] tg = nGen > 0 ? measure(() -> {
+            double[] tg = nGen > 0 && parallel > 0 ? measure(() -> parallelTg(m, rnd.nextLong())) : nGen > 0 ? measure(() -> {
                 seq.reset();
                 int[] one = new int[1];
                 long t0 = System.nanoTime();
@@ -73,15 +94,57 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("warmup", warmup);
                 if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
                 if (tg != null) o.set("tg", result(mapper, nGen, tg));
+                if (parallel > 0) o.put("parallel", parallel);
                 out.println(mapper.writeValueAsString(o));
             } else {
                 out.println("| model | backend | test | t/s |");
                 out.println("| --- | --- | --: | --: |");
                 if (pp != null) row(out, Cli.label(model, path), m, "pp" + nPrompt, pp);
-                if (tg != null) row(out, Cli.label(model, path), m, "tg" + nGen, tg);
+                if (tg != null) row(out, Cli.label(model, path), m, "tg" + nGen + (parallel > 0 ? " x" + parallel : ""), tg);
             }
         }
         return 0;
+    }
+
+    private static final int PARALLEL_PROMPT = 8;
+
+    /** {@code parallel} sessions generate nGen tokens each at once: aggregate tokens per second of the generation phase. */
+    private double parallelTg(Model m, long seed) {
+        GenerationOptions greedy = GenerationOptions.greedy(nGen).withStopOnEog(false);
+        SplittableRandom rnd = new SplittableRandom(seed);
+        CyclicBarrier ready = new CyclicBarrier(parallel);
+        ExecutorService pool = Executors.newFixedThreadPool(parallel);
+        try {
+            List<Future<long[]>> runs = new ArrayList<>();
+            for (int i = 0; i < parallel; i++) {
+                int[] prompt = rnd.ints(PARALLEL_PROMPT, 0, m.vocabSize()).toArray();
+                runs.add(pool.submit(() -> {
+                    try (Session s = m.newSession(); Generation g = s.start(prompt, greedy)) {
+                        ready.await(); // every prompt evaluated: the generations start together
+                        long t0 = System.nanoTime();
+                        while (g.step() != null) {
+                            // the text is not needed
+                        }
+                        return new long[] {t0, System.nanoTime(), g.result().tokens().length};
+                    }
+                }));
+            }
+            long start = Long.MAX_VALUE, end = 0, tokens = 0;
+            for (Future<long[]> f : runs) {
+                long[] r = f.get();
+                start = Math.min(start, r[0]);
+                end = Math.max(end, r[1]);
+                tokens += r[2];
+            }
+            return tokens * 1e9 / (end - start);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("a parallel session failed: " + e.getCause(), e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     private interface Run {

@@ -12,6 +12,7 @@ import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufTensorInfo;
 import org.jgemma.gguf.GgufValue;
 import org.jgemma.gguf.GgufValueType;
+import org.jgemma.text.ControlChars;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -78,12 +79,13 @@ final class InspectCommand implements Callable<Integer> {
         int t = 1;
         for (GgufTensorInfo ti : f.tensors()) {
             out.printf("%6d: | %-8s | %-24s | %14d | %12d | %s%n", t++, ti.type(), shape(ti.ne()), ti.fileOffset(),
-                    ti.byteSize(), ti.name());
+                    ti.byteSize(), ControlChars.escape(ti.name()));
         }
     }
 
     private static void kvLine(PrintWriter out, int i, String type, int count, String key, String value) {
-        out.printf("%6d: %-10s | %8d | %s = %s%n", i, type, count, key, value);
+        // key and value come from the file: control characters (ANSI/OSC escapes) are printed escaped
+        out.printf("%6d: %-10s | %8d | %s = %s%n", i, type, count, ControlChars.escape(key), ControlChars.escape(value));
     }
 
     static String shape(long[] ne) {

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
 import picocli.CommandLine;
@@ -40,10 +41,13 @@ public final class Main implements Runnable {
                 new LogitsCommand(),
                 new BenchCommand(),
                 new PerplexityCommand(),
+                new QuantizeCommand(),
+                new CompareCommand(),
                 new DevicesCommand(),
                 new ListCommand(),
                 new ShowCommand(),
                 new PsCommand(),
+                new ServeCommand(),
                 new CommandLine.HelpCommand());
     }
 
@@ -67,8 +71,18 @@ public final class Main implements Runnable {
 
     /** Runs one command line and returns the exit code (tests call this; {@link #main} exits with it). */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(commandLine(out, err), args);
+    }
+
+    /** Runs {@code cl}; an Error picocli lets through (OutOfMemoryError, StackOverflowError) is one line too. */
+    static int run(CommandLine cl, String... args) {
+        PrintWriter out = cl.getOut(), err = cl.getErr();
         try {
-            return commandLine(out, err).execute(args);
+            return cl.execute(args);
+        } catch (OutOfMemoryError | StackOverflowError e) {
+            err.println("jgemma: " + describe(e));
+            if (Arrays.asList(args).contains("--verbose")) e.printStackTrace(err);
+            return 1;
         } finally {
             out.flush();
             err.flush();
@@ -112,7 +126,8 @@ public final class Main implements Runnable {
             case AccessDeniedException x -> "permission denied: " + x.getFile();
             case java.nio.file.FileSystemException x when x.getReason() != null -> x.getFile() + ": " + x.getReason();
             case OutOfMemoryError x -> "out of memory (" + m + "); give the JVM more heap with JAVA_OPTS=-Xmx...";
-            default -> m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+            case StackOverflowError x -> "stack overflow; give the JVM a larger stack with JAVA_OPTS=-Xss...";
+            default -> m == null || m.isBlank() ? e.getClass().getSimpleName() : org.jgemma.text.ControlChars.escape(m);
         };
     }
 

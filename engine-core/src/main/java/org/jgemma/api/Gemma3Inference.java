@@ -48,6 +48,8 @@ final class Gemma3Inference implements Inference {
 
         @Override public float[] evaluateAll(int[] ids) { return s.forward(ids, true); }
 
+        @Override public void evaluateEach(int[] ids, Model.LogitRows sink) { s.forwardEach(ids, sink::rows); }
+
         @Override public void reset() { s.reset(); }
 
         @Override public void close() { s.close(); }

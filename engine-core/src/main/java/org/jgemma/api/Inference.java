@@ -53,6 +53,9 @@ interface Inference extends AutoCloseable {
         /** Evaluates {@code ids} and returns the logits of every position, {@code [ids.length][vocab]} row-major. */
         float[] evaluateAll(int[] ids);
 
+        /** Evaluates {@code ids}, handing every position's logits to {@code sink} a few rows at a time. */
+        void evaluateEach(int[] ids, Model.LogitRows sink);
+
         /** Back to position 0. */
         void reset();
 

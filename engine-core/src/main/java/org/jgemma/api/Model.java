@@ -335,6 +335,11 @@ public final class Model implements AutoCloseable {
                 scheduler.evaluate(s, ids, 0, ids.length, logits);
             }
 
+            @Override
+            public void evaluateEach(int[] ids, LogitRows sink) {
+                scheduler.exclusive(() -> s.evaluateEach(ids, sink));
+            }
+
             @Override public void reset() { s.reset(); }
 
             @Override
@@ -346,12 +351,28 @@ public final class Model implements AutoCloseable {
         };
     }
 
+    /** Receives the logits of consecutive positions ({@link RawSequence#evaluateEach}). */
+    @FunctionalInterface
+    public interface LogitRows {
+        /**
+         * {@code logits[0 .. rows * vocab)} holds the logits of positions {@code first .. first+rows)} of the ids given
+         * (0 = the first), row-major; the array is reused once the call returns.
+         */
+        void rows(int first, int rows, float[] logits);
+    }
+
     /** Direct access to a sequence: token ids in, logits out. One thread at a time; close it to free its KV cache. */
     public interface RawSequence extends AutoCloseable {
         int position();
 
         /** Logits of every position of {@code ids}, {@code [ids.length][vocab]} row-major. */
         float[] evaluateAll(int[] ids);
+
+        /**
+         * Logits of every position of {@code ids}, handed to {@code sink} a few rows at a time: for long contexts,
+         * where {@code ids.length * vocab} floats would not fit one array.
+         */
+        void evaluateEach(int[] ids, LogitRows sink);
 
         /** Logits of the last position of {@code ids} into {@code logits}. */
         void evaluate(int[] ids, float[] logits);

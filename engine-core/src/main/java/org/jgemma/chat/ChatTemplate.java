@@ -260,21 +260,84 @@ public final class ChatTemplate {
 
     // ---------------------------------------------------------------- Jinja
 
+    /**
+     * Bounds on one rendering. The template comes from the model file, so it is untrusted code: it gets no resource
+     * loader ({@link #NO_LOADER}) and every rendering is limited in output and string length (a fixed allowance plus a
+     * multiple of the conversation's own size, so long conversations still render), list and map sizes, nodes
+     * rendered (loop iterations with a body, macro calls) and wall time. A breach is a {@link ChatTemplateException}.
+     * Jinjava's own {@code range()} stops at 1000 items, its macros do not recurse and its render depth is 10.
+     */
+    static final long OUTPUT_ALLOWANCE = 4L << 20;  // chars, plus OUTPUT_PER_INPUT_CHAR per char of the conversation
+    static final long OUTPUT_PER_INPUT_CHAR = 4;
+    static final int MAX_COLLECTION = 100_000;      // items in a list or map the template builds
+    static final long MAX_NODES = 2_000_000;        // template nodes rendered, plus NODES_PER_MESSAGE per message
+    static final long NODES_PER_MESSAGE = 1_000;
+    static final long MAX_RENDER_NANOS = 10_000_000_000L; // wall time of one rendering
+
+    /** The resource locator of every template: none. Jinjava's default reads the class path. */
+    private static final com.hubspot.jinjava.loader.ResourceLocator NO_LOADER = (name, encoding, interpreter) -> {
+        throw new java.io.IOException("a chat template cannot load other templates (include, import, from, extends '"
+                + org.jgemma.text.ControlChars.escape(name) + "')");
+    };
+
     private static Jinjava newJinjava() {
-        JinjavaConfig config = JinjavaConfig.newBuilder()
+        Jinjava j = new Jinjava(config(OUTPUT_ALLOWANCE, MAX_COLLECTION, null));
+        j.setResourceLocator(NO_LOADER);
+        j.registerFilter(new PythonTrimFilter());
+        j.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+        return j;
+    }
+
+    private static JinjavaConfig config(long maxChars, int maxCollection, RenderBudget budget) {
+        JinjavaConfig.Builder b = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)   // HF: ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
                 .withLstripBlocks(true)
                 .withNestedInterpretationEnabled(false) // message text is data: never render "{{ ... }}" inside it
+                .withEnableRecursiveMacroCalls(false)
+                .withMaxOutputSize(maxChars)
+                .withMaxStringLength(maxChars)
+                .withMaxListSize(maxCollection)
+                .withMaxMapSize(maxCollection)
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseNaturalOperatorPrecedence(true) // filters bind tighter than '+', as in Jinja2
                         .withParseWhitespaceControlStrictly(true)
                         .withKeepNullableLoopValues(true)
-                        .build())
-                .build();
-        Jinjava j = new Jinjava(config);
-        j.registerFilter(new PythonTrimFilter());
-        j.registerFunction(new ELFunctionDefinition("", "raise_exception", ChatTemplate.class, "raiseException", String.class));
-        return j;
+                        .build());
+        if (budget != null) {
+            b.withProcessors(com.hubspot.jinjava.el.JinjavaProcessors.newBuilder()
+                    .withNodePreProcessor((node, interpreter) -> budget.charge())
+                    .build());
+        }
+        return b.build();
+    }
+
+    /** Counts the nodes one rendering renders and watches its wall time; thrown past either limit. */
+    private static final class RenderBudget {
+        private final long maxNodes;
+        private final long deadline;
+        private long nodes;
+        private String exceeded;
+
+        RenderBudget(long maxNodes, long maxNanos) {
+            this.maxNodes = maxNodes;
+            this.deadline = System.nanoTime() + maxNanos;
+        }
+
+        void charge() {
+            if (exceeded == null && ++nodes > maxNodes) {
+                exceeded = "it rendered more than " + maxNodes + " template nodes (the limit for this conversation)";
+            }
+            if (exceeded == null && (nodes & 63) == 0 && System.nanoTime() - deadline > 0) {
+                exceeded = "it ran longer than the limit of " + MAX_RENDER_NANOS / 1_000_000_000L + " s";
+            }
+            if (exceeded != null) throw new BudgetExceeded(exceeded);
+        }
+    }
+
+    private static final class BudgetExceeded extends RuntimeException {
+        BudgetExceeded(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /** The template's {@code raise_exception(message)}. */
@@ -301,21 +364,35 @@ public final class ChatTemplate {
         ctx.put("add_generation_prompt", addGenerationPrompt);
         ctx.put("bos_token", bosToken);
         ctx.put("eos_token", eosToken);
+        long inputChars = bosToken.length() + eosToken.length();
+        for (ChatMessage m : messages) inputChars += m.role().length() + m.content().length();
+        long maxChars = Math.min(Integer.MAX_VALUE - 16, OUTPUT_ALLOWANCE + OUTPUT_PER_INPUT_CHAR * inputChars);
+        RenderBudget budget = new RenderBudget(MAX_NODES + NODES_PER_MESSAGE * messages.size(), MAX_RENDER_NANOS);
+        JinjavaConfig config = config(maxChars, MAX_COLLECTION + messages.size(), budget);
         RenderResult r;
         try {
-            r = jinjava.renderForResult(source, ctx);
-        } catch (FatalTemplateErrorsException e) {
-            throw new ChatTemplateException("chat template failed: " + e.getMessage(), e);
+            r = jinjava.renderForResult(source, ctx, config);
         } catch (RaisedException e) {
-            throw new ChatTemplateException("chat template raised: " + e.getMessage(), e);
+            throw new ChatTemplateException("chat template raised: " + oneLine(e.getMessage()), e);
+        } catch (BudgetExceeded e) {
+            throw bounded(e);
+        } catch (FatalTemplateErrorsException e) {
+            throw new ChatTemplateException("chat template failed: " + oneLine(e.getMessage()), e);
+        } catch (RuntimeException | StackOverflowError e) {
+            // anything else Jinjava lets escape (a bug of its own on hostile input, a parser recursing too deep)
+            Throwable b = find(e, BudgetExceeded.class);
+            if (b != null) throw bounded((BudgetExceeded) b);
+            throw new ChatTemplateException("chat template failed: " + oneLine(String.valueOf(e)), e);
         }
         for (TemplateError err : r.getErrors()) {
-            Throwable raised = findRaised(err.getException());
-            if (raised != null) throw new ChatTemplateException("chat template raised: " + raised.getMessage(), raised);
+            Throwable raised = find(err.getException(), RaisedException.class);
+            if (raised != null) throw new ChatTemplateException("chat template raised: " + oneLine(raised.getMessage()), raised);
+            Throwable b = find(err.getException(), BudgetExceeded.class);
+            if (b != null) throw bounded((BudgetExceeded) b);
         }
         for (TemplateError err : r.getErrors()) {
             if (err.getSeverity() == TemplateError.ErrorType.FATAL) {
-                throw new ChatTemplateException("chat template error at line " + err.getLineno() + ": " + err.getMessage());
+                throw new ChatTemplateException("chat template error at line " + err.getLineno() + ": " + oneLine(err.getMessage()));
             }
         }
         return r.getOutput();
@@ -395,10 +472,19 @@ public final class ChatTemplate {
         return s.substring(a, b);
     }
 
-    private static Throwable findRaised(Throwable t) {
+    private static Throwable find(Throwable t, Class<? extends Throwable> type) {
         for (int depth = 0; t != null && depth < 16; t = t.getCause(), depth++) {
-            if (t instanceof RaisedException) return t;
+            if (type.isInstance(t)) return t;
         }
         return null;
+    }
+
+    private static ChatTemplateException bounded(BudgetExceeded e) {
+        return new ChatTemplateException("chat template stopped: " + e.getMessage(), e);
+    }
+
+    /** A message on one line with no control characters (template text and errors come from the model file). */
+    private static String oneLine(String s) {
+        return org.jgemma.text.ControlChars.escape(s);
     }
 }

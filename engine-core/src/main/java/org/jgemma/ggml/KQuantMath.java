@@ -165,4 +165,62 @@ final class KQuantMath {
         theMin[0] = -min;
         return scale;
     }
+
+    /**
+     * make_q3_quants with do_rmse: symmetric quantization of {@code x[xo .. xo+n)} to L in [0, 2 nmax) (stored as
+     * l + nmax), then up to 5 passes that move single values to the level improving sum(w x l)^2 / sum(w l^2),
+     * w = x^2; returns the least-squares scale. Used by quantize_row_q3_K_ref.
+     */
+    static float makeQ3Quants(int n, int nmax, float[] x, int xo, byte[] L, int lo) {
+        float max = 0, amax = 0;
+        for (int i = 0; i < n; i++) {
+            float ax = Math.abs(x[xo + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = x[xo + i];
+            }
+        }
+        if (amax < GROUP_MAX_EPS) {
+            for (int i = 0; i < n; i++) L[lo + i] = 0;
+            return 0.f;
+        }
+        float iscale = -nmax / max;
+        float sumlx = 0, suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            float xi = x[xo + i];
+            int l = nearestInt(iscale * xi);
+            l = Math.max(-nmax, Math.min(nmax - 1, l));
+            L[lo + i] = (byte) l;
+            float w = xi * xi;
+            sumlx += w * xi * l;
+            suml2 += w * l * l;
+        }
+        for (int itry = 0; itry < 5; itry++) {
+            int nChanged = 0;
+            for (int i = 0; i < n; i++) {
+                float xi = x[xo + i];
+                float w = xi * xi;
+                int li = L[lo + i];
+                float slx = sumlx - w * xi * li;
+                if (slx > 0) {
+                    float sl2 = suml2 - w * li * li;
+                    int newL = nearestInt(xi * sl2 / slx);
+                    newL = Math.max(-nmax, Math.min(nmax - 1, newL));
+                    if (newL != li) {
+                        slx += w * xi * newL;
+                        sl2 += w * newL * newL;
+                        if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+                            L[lo + i] = (byte) newL;
+                            sumlx = slx;
+                            suml2 = sl2;
+                            nChanged++;
+                        }
+                    }
+                }
+            }
+            if (nChanged == 0) break;
+        }
+        for (int i = 0; i < n; i++) L[lo + i] += (byte) nmax;
+        return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+    }
 }

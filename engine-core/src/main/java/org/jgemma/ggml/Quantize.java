@@ -37,6 +37,8 @@ public final class Quantize {
             case Q5_1 -> BlockQ5_1.quantize(src, srcOff, dst, dstOffset, nb);
             case Q8_0 -> BlockQ8_0.quantize(src, srcOff, dst, dstOffset, nb);
             case Q8_1 -> BlockQ8_1.quantize(src, srcOff, dst, dstOffset, nb);
+            case Q2_K -> BlockQ2_K.quantize(src, srcOff, dst, dstOffset, nb);
+            case Q3_K -> BlockQ3_K.quantize(src, srcOff, dst, dstOffset, nb);
             case Q4_K -> BlockQ4_K.quantize(src, srcOff, dst, dstOffset, nb);
             case Q5_K -> BlockQ5_K.quantize(src, srcOff, dst, dstOffset, nb);
             case Q6_K -> BlockQ6_K.quantize(src, srcOff, dst, dstOffset, nb);
@@ -44,6 +46,14 @@ public final class Quantize {
             default -> throw new UnsupportedOperationException("quantization to GGML type " + type + " (id " + type.id
                     + ") is not implemented");
         }
+    }
+
+    /** Whether {@link #quantizeRow} writes this type. */
+    public static boolean canQuantize(GgmlType type) {
+        return switch (type) {
+            case F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K -> true;
+            default -> false;
+        };
     }
 
     /** Quantizes all of {@code src} into a new byte array of {@code type.byteSize(src.length)} bytes. */

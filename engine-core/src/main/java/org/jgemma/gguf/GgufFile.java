@@ -53,8 +53,8 @@ public final class GgufFile implements AutoCloseable {
         } catch (GgufFormatException e) {
             arena.close();
             throw new GgufFormatException(path.getFileName() + ": " + e.getMessage().replaceFirst(" \\(at file offset -?\\d+\\)$", ""), e.offset());
-        } catch (IOException | RuntimeException e) {
-            arena.close();
+        } catch (IOException | RuntimeException | Error e) {
+            arena.close(); // an OutOfMemoryError too: never leave the mapping behind
             throw e;
         }
     }

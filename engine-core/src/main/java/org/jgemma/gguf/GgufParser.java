@@ -24,6 +24,13 @@ final class GgufParser {
     static final int MAX_NAME = 64;      // GGML_MAX_NAME (names must be shorter)
     static final int MIN_TENSOR_INFO = 24;
     static final int MIN_KV = 14;
+    /**
+     * The most heap the parsed metadata may take, estimated as it is read (Java objects cost more than their bytes in
+     * the file: a file of tiny key/value entries needs several times its size). A real Gemma 3 vocabulary of 262144
+     * tokens is about 20 MiB by this estimate; past the limit the file is refused, never parsed into an
+     * OutOfMemoryError.
+     */
+    static final long MAX_METADATA_HEAP = 128L << 20;
 
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -34,6 +41,21 @@ final class GgufParser {
     private final MemorySegment seg;
     private final long size;
     private long pos;
+    private long heap; // estimated bytes of the metadata parsed so far
+
+    /** Adds {@code bytes} to the metadata's estimated heap; refuses the file past {@link #MAX_METADATA_HEAP}. */
+    private void charge(long bytes, String key) throws GgufFormatException {
+        heap += bytes;
+        if (heap > MAX_METADATA_HEAP) {
+            throw new GgufFormatException("the metadata would take more than " + (MAX_METADATA_HEAP >> 20)
+                    + " MiB of memory (the limit) by key '" + key + "'; a real model's metadata takes a fraction of that", pos);
+        }
+    }
+
+    /** Estimated heap of a String of {@code len} UTF-8 bytes (object, array header, up to 2 bytes per char). */
+    private static long stringHeap(long len) {
+        return 56 + 2 * len;
+    }
 
     GgufParser(MemorySegment seg) {
         this.seg = seg;
@@ -88,6 +110,7 @@ final class GgufParser {
             int typeId = i32("type of '" + key + "'");
             GgufValueType type = GgufValueType.byId(typeId);
             if (type == null) throw new GgufFormatException("metadata key '" + key + "' has unknown value type " + typeId, tpos);
+            charge(96 + stringHeap(key.length()), key); // map entry, value object, boxed scalar, key
             kv.put(key, type == GgufValueType.ARRAY ? array(key) : GgufValue.scalar(type, scalar(type, key)));
         }
 
@@ -259,7 +282,11 @@ final class GgufParser {
             case FLOAT32 -> Float.intBitsToFloat(i32(what));
             case UINT64, INT64 -> i64(what);
             case FLOAT64 -> Double.longBitsToDouble(i64(what));
-            case STRING -> string(what);
+            case STRING -> {
+                String str = string(what);
+                charge(stringHeap(str.length()), key);
+                yield str;
+            }
             case ARRAY -> throw new IllegalStateException();
         };
     }
@@ -283,10 +310,14 @@ final class GgufParser {
         }
         int len = (int) n;
         long bytes = (long) len * type.minSize;
+        charge(16 + (type == GgufValueType.STRING ? 4L * len : bytes), key);
         switch (type) {
             case STRING -> {
                 String[] a = new String[len];
-                for (int i = 0; i < len; i++) a[i] = element(key, i);
+                for (int i = 0; i < len; i++) {
+                    a[i] = element(key, i);
+                    charge(stringHeap(a[i].length()), key);
+                }
                 return GgufValue.array(type, a);
             }
             case UINT8, INT8, BOOL -> {

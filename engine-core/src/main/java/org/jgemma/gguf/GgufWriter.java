@@ -49,6 +49,13 @@ public final class GgufWriter {
             ne = ne.clone();
         }
 
+        /** Bytes of the tensor's data (without padding). */
+        public long byteSize() {
+            long n = 1;
+            for (long d : ne) n = Math.multiplyExact(n, d);
+            return type.byteSize(n);
+        }
+
         @Override
         public long[] ne() {
             return ne.clone();
@@ -98,8 +105,22 @@ public final class GgufWriter {
         return java.util.Collections.unmodifiableList(tensors);
     }
 
+    /**
+     * Declares a tensor whose bytes the caller streams itself after {@link #writeHeader}: each tensor's data in
+     * declaration order, each padded with zeros to {@link #alignment()} (as llama-quantize writes tensor by tensor).
+     * A writer holding declared tensors cannot {@link #write} the whole file.
+     */
+    public GgufWriter declareTensor(String name, GgmlType type, long[] ne) {
+        return add(name, type, ne, null);
+    }
+
     /** Adds a tensor; {@code data.byteSize()} must equal the size its type and shape imply. */
     public GgufWriter addTensor(String name, GgmlType type, long[] ne, MemorySegment data) {
+        if (data == null) throw new IllegalArgumentException("tensor '" + name + "' has no data");
+        return add(name, type, ne, data);
+    }
+
+    private GgufWriter add(String name, GgmlType type, long[] ne, MemorySegment data) {
         if (name == null) throw new IllegalArgumentException("tensor name is null");
         int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
         if (nameBytes >= GgufParser.MAX_NAME) {
@@ -120,7 +141,7 @@ public final class GgufWriter {
                     + "'s block size " + type.blockSize);
         }
         long bytes = type.byteSize(count);
-        if (data.byteSize() != bytes) {
+        if (data != null && data.byteSize() != bytes) {
             throw new IllegalArgumentException("tensor '" + name + "' " + type + " " + Arrays.toString(ne) + " needs " + bytes
                     + " bytes, data has " + data.byteSize());
         }
@@ -148,7 +169,7 @@ public final class GgufWriter {
     /** Total file size. */
     public long fileSize() {
         long n = headerSize();
-        for (Tensor t : tensors) n += GgufParser.alignUp(t.data.byteSize(), alignment());
+        for (Tensor t : tensors) n += GgufParser.alignUp(t.byteSize(), alignment());
         return n;
     }
 
@@ -160,8 +181,16 @@ public final class GgufWriter {
         }
     }
 
+    /** Writes everything before the data section (header, tensor infos, padding): the start of a streamed file. */
+    public void writeHeader(WritableByteChannel out) throws IOException {
+        writeFully(out, header());
+    }
+
     /** Writes the whole file to {@code out}. */
     public void write(WritableByteChannel out) throws IOException {
+        for (Tensor t : tensors) {
+            if (t.data == null) throw new IllegalStateException("tensor '" + t.name + "' was declared without data: stream it after writeHeader");
+        }
         int alignment = alignment();
         writeFully(out, header());
         MemorySegment zeros = MemorySegment.ofArray(new byte[alignment]);
@@ -218,7 +247,7 @@ public final class GgufWriter {
             for (long d : t.ne) b.i64(d);
             b.i32(t.type.id);
             b.i64(offset);
-            offset += GgufParser.alignUp(t.data.byteSize(), alignment);
+            offset += GgufParser.alignUp(t.byteSize(), alignment);
         }
         if (!tensors.isEmpty()) b.pad(alignment);
         return b.segment();

@@ -38,6 +38,17 @@ public record Gemma3Config(int contextLength, int nEmbd, int nLayer, int nFf, in
     static final String ARCH = "gemma3";
     static final String P = ARCH + ".";
 
+    /*
+     * Upper bounds on sizes read from metadata, checked before anything is sized from them (every product in long).
+     * Gemma 3 27B has 62 layers, width 5376, FFN 21504, 32 x 128 query dims, a 262144-token vocabulary and a 131072
+     * context: the bounds leave ample room and keep a lying 4-byte value from asking for gigabytes.
+     */
+    static final int MAX_LAYERS = 1024;
+    static final long MAX_WIDTH = 1L << 20;   // n_embd, n_ff, n_head * head_dim
+    static final int MAX_HEADS = 4096;
+    static final int MAX_CONTEXT = 1 << 24;   // context_length and sliding_window
+    static final long MAX_VOCAB = 1L << 24;
+
     public Gemma3Config {
         localLayers = localLayers.clone();
         if (localLayers.length != nLayer) throw new IllegalArgumentException("localLayers has " + localLayers.length + " entries, not " + nLayer);
@@ -90,12 +101,12 @@ public record Gemma3Config(int contextLength, int nEmbd, int nLayer, int nFf, in
         }
         boolean ollama = detectOllama(f);
 
-        int ctx = positive(f, P + "context_length", f.getInt(P + "context_length"));
-        int nEmbd = positive(f, P + "embedding_length", f.getInt(P + "embedding_length"));
-        int nLayer = positive(f, P + "block_count", f.getInt(P + "block_count"));
-        int nFf = uniform(f, P + "feed_forward_length", nLayer, null);
-        int nHead = uniform(f, P + "attention.head_count", nLayer, null);
-        int nHeadKv = uniform(f, P + "attention.head_count_kv", nLayer, nHead);
+        int ctx = bounded(f, P + "context_length", f.getInt(P + "context_length"), MAX_CONTEXT);
+        int nEmbd = bounded(f, P + "embedding_length", f.getInt(P + "embedding_length"), MAX_WIDTH);
+        int nLayer = bounded(f, P + "block_count", f.getInt(P + "block_count"), MAX_LAYERS);
+        int nFf = bounded(f, P + "feed_forward_length", uniform(f, P + "feed_forward_length", nLayer, null), MAX_WIDTH);
+        int nHead = bounded(f, P + "attention.head_count", uniform(f, P + "attention.head_count", nLayer, null), MAX_HEADS);
+        int nHeadKv = bounded(f, P + "attention.head_count_kv", uniform(f, P + "attention.head_count_kv", nLayer, nHead), MAX_HEADS);
         if (nHead % nHeadKv != 0) {
             throw bad(f, P + "attention.head_count_kv", nHeadKv + " does not divide head_count " + nHead);
         }
@@ -107,6 +118,10 @@ public record Gemma3Config(int contextLength, int nEmbd, int nLayer, int nFf, in
         int nRot = f.findInt(P + "rope.dimension_count").orElse(headDim);
         if (nRot != headDim) throw bad(f, P + "rope.dimension_count", nRot + " != head_dim " + headDim + " (partial RoPE is unsupported)");
         if (headDim % 2 != 0) throw bad(f, P + "attention.key_length", "odd head_dim " + headDim);
+        if ((long) nHead * headDim > MAX_WIDTH) {
+            throw bad(f, P + "attention.head_count", nHead + " x key_length " + headDim + " = " + (long) nHead * headDim
+                    + " query dims (more than " + MAX_WIDTH + ")");
+        }
 
         // eps: required by stock llama.cpp; Ollama blobs lack it and the shim injects 1e-6 (FACTS §6.2)
         float eps = f.findFloat(P + "attention.layer_norm_rms_epsilon").orElse(1e-6f);
@@ -136,7 +151,7 @@ public record Gemma3Config(int contextLength, int nEmbd, int nLayer, int nFf, in
 
         // sliding window: absent or 0 -> no SWA at all; pattern: u32 (default 6), an array value is ignored
         int nSwa = f.findInt(P + "attention.sliding_window").orElse(0);
-        if (nSwa < 0) throw bad(f, P + "attention.sliding_window", String.valueOf(nSwa));
+        if (nSwa < 0 || nSwa > MAX_CONTEXT) throw bad(f, P + "attention.sliding_window", nSwa + " (allowed 0 .. " + MAX_CONTEXT + ")");
         boolean[] local = new boolean[nLayer];
         if (nSwa > 0) {
             int period = f.findInt(P + "attention.sliding_window_pattern").orElse(6);
@@ -155,10 +170,68 @@ public record Gemma3Config(int contextLength, int nEmbd, int nLayer, int nFf, in
         GgufTensorInfo emb = f.findTensor("token_embd.weight").orElseThrow(
                 () -> new ModelFormatException(where(f) + "missing tensor 'token_embd.weight'"));
         if (emb.nDims() != 2) throw new ModelFormatException(where(f) + "tensor 'token_embd.weight': expected 2 dims, found " + Arrays.toString(emb.ne()));
-        int nVocab = Math.toIntExact(emb.dim(1));
+        if (emb.dim(0) != nEmbd) {
+            throw bad(f, P + "embedding_length", nEmbd + ", contradicts tensor 'token_embd.weight' of ne " + Arrays.toString(emb.ne())
+                    + " (row length " + emb.dim(0) + ")");
+        }
+        if (emb.dim(1) < 1 || emb.dim(1) > MAX_VOCAB) {
+            throw new ModelFormatException(where(f) + "tensor 'token_embd.weight': " + emb.dim(1) + " rows (vocabulary size), allowed 1 .. "
+                    + MAX_VOCAB);
+        }
+        int nVocab = (int) emb.dim(1);
 
-        return new Gemma3Config(ctx, nEmbd, nLayer, nFf, nHead, nHeadKv, headDim, nVocab, eps, baseGlobal, scaleGlobal,
+        Gemma3Config c = new Gemma3Config(ctx, nEmbd, nLayer, nFf, nHead, nHeadKv, headDim, nVocab, eps, baseGlobal, scaleGlobal,
                 baseLocal, nSwa, local, attnScale, softcap, ollama);
+        if (f.findTensor("blk.0.attn_q.weight").isPresent()) c.checkTensors(f);
+        return c;
+    }
+
+    /**
+     * Checks this config against the shapes of the block tensors of {@code f}: the layer count against the blocks
+     * present, the head counts and key length against the Q/K projections and norms, the FFN width against the gate.
+     * A missing tensor is left to {@link Gemma3Weights#load}, which names it.
+     *
+     * @throws ModelFormatException naming the key, its value and the tensor it contradicts
+     */
+    public void checkTensors(GgufFile f) {
+        int blocks = 0;
+        for (GgufTensorInfo t : f.tensors()) {
+            int n = blockIndex(t.name());
+            if (n >= 0) blocks = Math.max(blocks, n + 1);
+        }
+        if (blocks != nLayer) {
+            throw bad(f, P + "block_count", nLayer + ", but the file has tensors of " + blocks + " blocks (blk.0 .. blk." + (blocks - 1) + ")");
+        }
+        rows(f, "blk.0.attn_q.weight", 0, nEmbd, P + "embedding_length", String.valueOf(nEmbd));
+        rows(f, "blk.0.attn_q.weight", 1, (long) nHead * headDim, P + "attention.head_count",
+                nHead + " x key_length " + headDim + " = " + (long) nHead * headDim);
+        rows(f, "blk.0.attn_k.weight", 1, (long) nHeadKv * headDim, P + "attention.head_count_kv",
+                nHeadKv + " x key_length " + headDim + " = " + (long) nHeadKv * headDim);
+        rows(f, "blk.0.attn_q_norm.weight", 0, headDim, P + "attention.key_length", String.valueOf(headDim));
+        rows(f, "blk.0.ffn_gate.weight", 1, nFf, P + "feed_forward_length", String.valueOf(nFf));
+    }
+
+    private static void rows(GgufFile f, String tensor, int dim, long expected, String key, String value) {
+        Optional<GgufTensorInfo> t = f.findTensor(tensor);
+        if (t.isEmpty() || t.get().nDims() <= dim) return;
+        if (t.get().dim(dim) != expected) {
+            throw bad(f, key, value + ", contradicts tensor '" + tensor + "' of ne " + Arrays.toString(t.get().ne())
+                    + " (ne[" + dim + "] = " + t.get().dim(dim) + ")");
+        }
+    }
+
+    /** N of a tensor named {@code blk.N.*}, or -1. */
+    private static int blockIndex(String name) {
+        if (!name.startsWith("blk.")) return -1;
+        int end = name.indexOf('.', 4);
+        if (end <= 4 || end > 4 + 6) return -1;
+        int n = 0;
+        for (int i = 4; i < end; i++) {
+            char ch = name.charAt(i);
+            if (ch < '0' || ch > '9') return -1;
+            n = n * 10 + (ch - '0');
+        }
+        return n;
     }
 
     /** FACTS §6.2: llama-ollama-compat.cpp :: detect_ollama_gemma3. */
@@ -191,6 +264,11 @@ public record Gemma3Config(int contextLength, int nEmbd, int nLayer, int nFf, in
         if (a.length != nLayer) throw bad(f, key, "array of " + a.length + " entries for " + nLayer + " layers");
         for (int x : a) if (x != a[0]) throw bad(f, key, "per-layer values differ " + Arrays.toString(a) + " (unsupported)");
         return positive(f, key, a[0]);
+    }
+
+    private static int bounded(GgufFile f, String key, int v, long max) {
+        if (v <= 0 || v > max) throw bad(f, key, v + " (allowed 1 .. " + max + ")");
+        return v;
     }
 
     private static int positive(GgufFile f, String key, int v) {

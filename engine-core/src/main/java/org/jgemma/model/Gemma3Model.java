@@ -58,6 +58,7 @@ public final class Gemma3Model {
 
     public static Gemma3Model load(GgufFile f, Backend backend, Options options) {
         Gemma3Config c = Gemma3Config.from(f);
+        c.checkTensors(f); // before anything is sized from the config
         if (options.contextLength() < 1 || options.contextLength() > c.contextLength()) {
             throw new IllegalArgumentException("context length " + options.contextLength() + " outside [1, " + c.contextLength()
                     + "] (the model's gemma3.context_length)");
@@ -67,6 +68,26 @@ public final class Gemma3Model {
         }
         checkFits(f, c, backend, options);
         return new Gemma3Model(c, Gemma3Weights.load(f, c, backend), backend, options);
+    }
+
+    /**
+     * What one session of a model needs: packed weight bytes, KV cache elements (K and V, all layers; the element
+     * size is the backend's) and scratch bytes for the activations. What the loader asks the backend for.
+     */
+    public record MemoryEstimate(long weightBytes, long kvElements, long scratchBytes) {}
+
+    /** The memory {@link #load} asks the backend for ({@link Backend#checkFits}), without loading anything. */
+    public static MemoryEstimate estimate(GgufFile f, Options options) {
+        Gemma3Config c = Gemma3Config.from(f);
+        long weights = 0;
+        for (var t : f.tensors()) {
+            if (!t.name().startsWith("v.") && !t.name().startsWith("mm.")) weights += t.byteSize(); // vision tower ignored
+        }
+        long kv = 0;
+        for (int il = 0; il < c.nLayer(); il++) kv += 2L * kvSlots(c, options, il) * c.kvDim();
+        long b = options.batch(), l = Math.min(b, LOGIT_ROWS);
+        long floats = b * (3L * c.nEmbd() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.nFf()) + l * ((long) c.nEmbd() + c.nVocab());
+        return new MemoryEstimate(weights, kv, 4 * floats);
     }
 
     /** Tells the backend what one session of this model will need before any upload (Backend#checkFits). */
@@ -102,7 +123,7 @@ public final class Gemma3Model {
     private static int kvSlots(Gemma3Config config, Options options, int il) {
         int ctx = options.contextLength();
         if (!config.isLocal(il) || options.fullSwaCache()) return ctx;
-        return Math.min(ctx, config.slidingWindow() + options.batch());
+        return (int) Math.min(ctx, (long) config.slidingWindow() + options.batch()); // long: a window near 2^31 must not wrap
     }
 
     /** Rows of logits computed at once when all positions' logits are asked for; also the most sequences per step. */
@@ -369,14 +390,51 @@ public final class Gemma3Model {
                 forward(ids, 0, ids.length, out);
                 return out;
             }
+            long total = (long) ids.length * nv;
+            if (total > Integer.MAX_VALUE - 16) {
+                throw new IllegalArgumentException(ids.length + " positions x " + nv + " logits = " + total
+                        + " floats do not fit one array; use forwardEach to receive them a few rows at a time");
+            }
+            float[] out = new float[(int) total];
+            forwardEach(ids, (pos, rows, buf) -> System.arraycopy(buf, 0, out, pos * nv, rows * nv));
+            return out;
+        }
+
+        /** Receives the logits of consecutive positions of a {@link #forwardEach} call. */
+        @FunctionalInterface
+        public interface LogitRows {
+            /**
+             * {@code buf[0 .. rows * n_vocab)} holds the logits of positions {@code first .. first+rows) of the ids
+             * (0 = the first id), row-major; {@code buf} is reused after the call returns.
+             */
+            void rows(int first, int rows, float[] buf);
+        }
+
+        /**
+         * Runs {@code ids} and hands the logits of every position to {@code sink}, at most a few rows at a time, so a
+         * long context never needs {@code ids.length * n_vocab} floats at once (8192 x 262144 would not fit an array).
+         */
+        public void forwardEach(int[] ids, LogitRows sink) {
             checkFits(ids, 0, ids.length);
-            float[] out = new float[ids.length * nv];
+            int ne = config.nEmbd(), nv = config.nVocab();
+            float[] buf = null;
             for (int s = 0; s < ids.length; s += B) {
                 int n = Math.min(B, ids.length - s);
                 runLayers(ids, s, n, false);
-                allRowLogits(n, out, s);
+                Workspace w = ws();
+                if (buf == null) buf = new float[w.L * nv];
+                backend.rmsNorm(w.x, weights.outputNorm(), n, ne, config.eps(), w.h);
+                dump(hook, "result_norm", -1, w.h, n, ne);
+                for (int r = 0; r < n; r += w.L) {
+                    int m = Math.min(w.L, n - r);
+                    backend.copy(w.h, (long) r * ne, w.outIn, 0, (long) m * ne);
+                    backend.matmul(weights.output(), w.outIn, m, w.logits);
+                    if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, (long) m * nv, config.finalLogitSoftcap());
+                    dump(hook, "result_output", -1, w.logits, m, nv);
+                    backend.read(w.logits, 0, buf, 0, m * nv);
+                    sink.rows(s + r, m, buf);
+                }
             }
-            return out;
         }
 
         /**
@@ -458,22 +516,6 @@ public final class Gemma3Model {
             if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, config.nVocab(), config.finalLogitSoftcap());
             dump(hook, "result_output", -1, w.logits, 1, config.nVocab());
             backend.argmax(w.logits, 1, config.nVocab(), w.sampled);
-        }
-
-        /** Logits of all n rows, L rows at a time, into {@code out} from row {@code rowOff}. */
-        private void allRowLogits(int n, float[] out, int rowOff) {
-            Workspace w = ws();
-            int ne = config.nEmbd(), nv = config.nVocab();
-            backend.rmsNorm(w.x, weights.outputNorm(), n, ne, config.eps(), w.h);
-            dump(hook, "result_norm", -1, w.h, n, ne);
-            for (int r = 0; r < n; r += w.L) {
-                int m = Math.min(w.L, n - r);
-                backend.copy(w.h, (long) r * ne, w.outIn, 0, (long) m * ne);
-                backend.matmul(weights.output(), w.outIn, m, w.logits);
-                if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, (long) m * nv, config.finalLogitSoftcap());
-                dump(hook, "result_output", -1, w.logits, m, nv);
-                backend.read(w.logits, 0, out, (rowOff + r) * nv, m * nv);
-            }
         }
     }
 }

@@ -40,6 +40,7 @@ public final class Sampler {
         if (logits.length < nVocab) {
             throw new IllegalArgumentException("expected " + nVocab + " logits, got " + logits.length);
         }
+        checkFinite(logits, nVocab);
         if (config.isGreedy() && !config.penaltiesEnabled()) return argmax(logits, nVocab);
         candidates.load(logits, nVocab);
         candidates.penalties(window, config.repeatPenalty(), config.frequencyPenalty(), config.presencePenalty());
@@ -60,6 +61,27 @@ public final class Sampler {
     public void reset() {
         window.clear();
         rng.seed(seed);
+    }
+
+    /**
+     * Refuses logits that cannot come from a working model: a NaN or +Inf anywhere, or no finite value at all. NaN or
+     * Inf weights otherwise give the argmax of garbage (token 0, {@code <pad>}, forever) without a word.
+     *
+     * @throws org.jgemma.model.ModelFormatException naming the first bad token id and value
+     */
+    public static void checkFinite(float[] logits, int n) {
+        boolean anyFinite = false;
+        for (int i = 0; i < n; i++) {
+            float x = logits[i];
+            if (x != x || x == Float.POSITIVE_INFINITY) throw nonFinite(i, x);
+            anyFinite |= x != Float.NEGATIVE_INFINITY;
+        }
+        if (!anyFinite && n > 0) throw nonFinite(0, logits[0]);
+    }
+
+    private static org.jgemma.model.ModelFormatException nonFinite(int id, float x) {
+        return new org.jgemma.model.ModelFormatException("the model computed a non-finite logit (" + x + " for token " + id
+                + "): its weights hold NaN or infinite values, or a computation overflowed; the output would be garbage");
     }
 
     /** Index of the largest of {@code x[0 .. n)}, the lowest index on ties. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufFormatException;
+import org.jgemma.model.ModelFormatException;
 
 /**
  * Gemma's SentencePiece tokenizer as llama.cpp runs it from a GGUF vocabulary ({@code tokenizer.ggml.model = "llama"},
@@ -62,12 +63,28 @@ public final class Tokenizer {
      * than {@code token_embd} has rows, and Ollama's llama.cpp shim truncates them to the row count.
      */
     public static Tokenizer from(GgufFile gguf, int maxTokens) throws GgufFormatException {
+        try {
+            Tokenizer t = read(gguf, maxTokens);
+            t.checkByteFallback();
+            return t;
+        } catch (IllegalArgumentException e) {
+            // the vocabulary's contents are the file's: a bad one is a model format error, not a caller's
+            throw new ModelFormatException((gguf.path() == null ? "" : gguf.path().getFileName() + ": ") + e.getMessage(), e);
+        }
+    }
+
+    private static Tokenizer read(GgufFile gguf, int maxTokens) throws GgufFormatException {
         String model = gguf.findString("tokenizer.ggml.model").orElseThrow(() -> new GgufFormatException(
                 "metadata key 'tokenizer.ggml.model' is missing: the file has no tokenizer", -1));
         if (!model.equals("llama")) {
             throw new GgufFormatException("tokenizer.ggml.model = '" + model + "': only 'llama' (SentencePiece) is supported", -1);
         }
         String[] tokens = gguf.getStringArray("tokenizer.ggml.tokens");
+        if (maxTokens < Integer.MAX_VALUE && tokens.length < maxTokens) {
+            // every embedding row is a logit: a sampled id past the vocabulary could not be decoded
+            throw new IllegalArgumentException("tokenizer.ggml.tokens has " + tokens.length + " tokens, fewer than the "
+                    + maxTokens + " rows of token_embd.weight (the vocabulary size)");
+        }
         int n = Math.min(tokens.length, maxTokens);
         float[] scores = null;
         int[] types = null;
@@ -124,6 +141,10 @@ public final class Tokenizer {
             total += bytes[i].length;
             types[i] = typeCodes == null ? TokenType.NORMAL : TokenType.fromCode(typeCodes[i]);
             attrs[i] = TokenAttr.of(types[i]);
+            if (types[i] == TokenType.BYTE && !isByteText(t)) {
+                throw new IllegalArgumentException("tokenizer.ggml.tokens: token " + i + " has type BYTE but its text '"
+                        + org.jgemma.text.ControlChars.escape(t) + "' is not <0xHH>");
+            }
         }
         byte[] pool = new byte[total];
         int[] offsets = new int[n + 1];
@@ -133,6 +154,8 @@ public final class Tokenizer {
             offsets[i + 1] = o;
         }
         this.index = new TokenIndex(pool, offsets);
+        if (addBos && bos < 0) throw new IllegalArgumentException("tokenizer.ggml.add_bos_token is true but the vocabulary has no BOS token");
+        if (addEos && eos < 0) throw new IllegalArgumentException("tokenizer.ggml.add_eos_token is true but the vocabulary has no EOS token");
         this.bos = bos;
         this.eos = eos;
         this.unk = unk;
@@ -179,6 +202,25 @@ public final class Tokenizer {
             byteTokens[b] = id;
         }
         this.matcher = new SpecialTokenMatcher(index, attrs);
+    }
+
+    /** {@code <0xHH>} with two hex digits, the text of a BYTE token (llama.cpp token_to_byte reads it so). */
+    private static boolean isByteText(String t) {
+        return t.length() == 6 && t.startsWith("<0x") && t.charAt(5) == '>'
+                && Character.digit(t.charAt(3), 16) >= 0 && Character.digit(t.charAt(4), 16) >= 0;
+    }
+
+    /**
+     * SPM encodes a byte no token covers through its byte-fallback token {@code <0xHH>} (or the one-byte token), so all
+     * 256 must be present: llama.cpp fails on the first such text (byte_to_token's {@code at()}); this fails at load.
+     */
+    private void checkByteFallback() {
+        for (int b = 0; b < 256; b++) {
+            if (byteTokens[b] < 0) {
+                throw new IllegalArgumentException(String.format("tokenizer.ggml.tokens: the vocabulary has no byte-fallback "
+                        + "token <0x%02X> (nor the one-byte token), so text with that byte could not be tokenized", b));
+            }
+        }
     }
 
     // ---------------------------------------------------------------- encode
@@ -263,6 +305,7 @@ public final class Tokenizer {
         int[] tokenAt = new int[len];
         boolean[] covered = new boolean[len];
         if (len > 0) matcher.partition(raw, len, protectedPrefix, tokenAt, covered);
+        if (len > (Integer.MAX_VALUE - 3) / 3) throw new IllegalArgumentException("text of " + len + " bytes is too long to tokenize");
         byte[] frag = new byte[len * 3 + 3];
         SpmMerger merger = new SpmMerger(index, scores, byteTokens);
         boolean prevSpecial = true; // the first fragment gets the space prefix too

@@ -2,7 +2,6 @@ package org.jgemma.api;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,7 +13,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.jgemma.chat.ChatMessage;
 import org.jgemma.testing.Fixtures;
 import org.jgemma.testing.SessionChecks;
@@ -211,28 +209,7 @@ class SessionsTest {
 
     @Test
     void closingTheModelWhileAnotherThreadGeneratesEndsItWithAClearException() throws Exception {
-        for (int trial = 0; trial < 5; trial++) {
-            Model m = open(512, 8);
-            Session s = m.newSession();
-            CountDownLatch generating = new CountDownLatch(1);
-            AtomicReference<Throwable> failure = new AtomicReference<>();
-            Thread t = new Thread(() -> {
-                try {
-                    s.generate(new int[] {2, 105}, greedy(0), (id, text) -> generating.countDown());
-                } catch (Throwable e) {
-                    failure.set(e);
-                }
-            });
-            t.start();
-            assertTrue(generating.await(60, TimeUnit.SECONDS));
-            m.close();
-            t.join(30_000);
-            assertFalse(t.isAlive(), "the generating thread ended");
-            assertInstanceOf(ModelClosedException.class, failure.get());
-            m.close(); // a second close does nothing
-            s.close(); // nor does closing a session of a closed model
-            assertThrows(ModelClosedException.class, m::newSession);
-        }
+        SessionChecks.closeWhileGenerating("reference", TINY, 6);
     }
 
     @Test

@@ -80,8 +80,11 @@ class Gemma3ConfigTest {
         w.put(P + "attention.layer_norm_rms_epsilon", GgufValue.ofFloat32(1e-6f));
         w.put(P + "rope.freq_base", GgufValue.ofFloat32(1e6f));
         w.put(P + "attention.sliding_window", GgufValue.ofUInt32(1024));
-        w.addTensor("token_embd.weight", GgmlType.F32, new long[] {64, 40}, new byte[64 * 40 * 4]);
         edit.accept(w);
+        // the embedding's rows are as wide as the (edited) embedding_length: the config checks the two agree
+        GgufValue embd = w.metadata().get(P + "embedding_length");
+        int width = embd != null && embd.value() instanceof Number n ? n.intValue() : 64;
+        w.addTensor("token_embd.weight", GgmlType.F32, new long[] {width, 40}, new byte[width * 40 * 4]);
         try {
             return Gemma3Config.from(GgufFile.parse(MemorySegment.ofArray(w.toByteArray())));
         } catch (org.jgemma.gguf.GgufFormatException e) {

@@ -152,6 +152,47 @@ class Gemma3ModelTest {
         assertArrayEquals(m.newSession().forward(prompt, false), mv.newSession().forward(prompt, false), 0f);
     }
 
+    @Test
+    void forwardEachDeliversEveryRowOfForwardAll() {
+        float[] all = allLogits(new Gemma3Model.Options(64, 16, false), prompt);
+        int nv = Gemma3Config.from(file).nVocab();
+        float[] rows = new float[all.length];
+        int[] next = {0};
+        Gemma3Model.load(file, backend, new Gemma3Model.Options(64, 16, false)).newSession().forwardEach(prompt, (first, n, buf) -> {
+            assertEquals(next[0], first, "rows arrive in order");
+            assertTrue(n >= 1 && n <= 8, "a few rows at a time, not " + n);
+            System.arraycopy(buf, 0, rows, first * nv, n * nv);
+            next[0] += n;
+        });
+        assertEquals(prompt.length, next[0]);
+        assertArrayEquals(all, rows, 0f);
+    }
+
+    /**
+     * Issue #16: perplexity at --ctx-size 8192 on a 262144-token vocabulary printed -2147483648 (8192 * 262144 floats
+     * overflowed int). All logits at once must be refused clearly (forwardEach streams them instead), never overflow.
+     */
+    @Test
+    void allLogitsThatCannotFitOneArrayAreRefusedClearly() throws Exception {
+        int vocab = 262144, ctx = 8192;
+        org.jgemma.gguf.GgufWriter w = new org.jgemma.gguf.GgufWriter().putAll(file.metadata());
+        w.put("gemma3.context_length", org.jgemma.gguf.GgufValue.ofUInt32(ctx));
+        for (org.jgemma.gguf.GgufTensorInfo t : file.tensors()) {
+            if (t.name().equals("token_embd.weight")) {
+                long n = (long) vocab * t.ne()[0];
+                w.addTensor(t.name(), org.jgemma.ggml.GgmlType.Q4_0, new long[] {t.ne()[0], vocab},
+                        new byte[(int) org.jgemma.ggml.GgmlType.Q4_0.byteSize(n)]);
+            } else {
+                w.addTensor(t.name(), t.type(), t.ne(), t.data());
+            }
+        }
+        GgufFile big = GgufFile.parse(java.lang.foreign.MemorySegment.ofArray(w.toByteArray()));
+        Gemma3Model m = Gemma3Model.load(big, backend, new Gemma3Model.Options(ctx, 512, false));
+        assertEquals(vocab, m.config().nVocab());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> m.newSession().forward(new int[ctx], true));
+        assertTrue(e.getMessage().contains("forwardEach") && e.getMessage().contains("2147483648"), e.getMessage());
+    }
+
     static double maxAbs(float[] a, float[] b) {
         assertEquals(a.length, b.length);
         double m = 0;

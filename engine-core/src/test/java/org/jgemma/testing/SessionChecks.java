@@ -2,6 +2,9 @@ package org.jgemma.testing;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -9,7 +12,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -18,6 +23,7 @@ import java.util.stream.Stream;
 import org.jgemma.api.GenerationOptions;
 import org.jgemma.api.GenerationResult;
 import org.jgemma.api.Model;
+import org.jgemma.api.ModelClosedException;
 import org.jgemma.api.ModelOptions;
 import org.jgemma.api.Session;
 import org.jgemma.api.TokenListener;
@@ -107,6 +113,35 @@ public final class SessionChecks {
             System.err.printf("batched %s: %d sequences, %d steps, %d decode rows%n", backend, n, steps, rows);
             assertTrue(rows > (long) n * (tokens - 1) / 2 && steps < (long) n * tokens, "decode steps were batched: " + steps
                     + " steps for " + n + " x " + tokens + " tokens");
+        }
+    }
+
+    /**
+     * {@code trials} times: another thread generates, the model is closed under it; the generating thread ends with
+     * {@link ModelClosedException} (never hangs), a second close does nothing, and the model refuses new sessions.
+     */
+    public static void closeWhileGenerating(String backend, String fixture, int trials) throws Exception {
+        for (int trial = 0; trial < trials; trial++) {
+            Model m = open(backend, fixture, 512);
+            Session s = m.newSession();
+            CountDownLatch generating = new CountDownLatch(1 + trial % 3); // close after 1, 2 or 3 tokens
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread t = new Thread(() -> {
+                try {
+                    s.generate(new int[] {2, 105}, GenerationOptions.greedy(0).withStopOnEog(false), (id, text) -> generating.countDown());
+                } catch (Throwable e) {
+                    failure.set(e);
+                }
+            });
+            t.start();
+            assertTrue(generating.await(60, TimeUnit.SECONDS));
+            m.close();
+            t.join(30_000);
+            assertFalse(t.isAlive(), "trial " + trial + ": the generating thread ended");
+            assertInstanceOf(ModelClosedException.class, failure.get(), "trial " + trial);
+            m.close(); // a second close does nothing
+            s.close(); // nor does closing a session of a closed model
+            assertThrows(ModelClosedException.class, m::newSession);
         }
     }
 

@@ -58,8 +58,7 @@ public final class CpuBackend implements Backend {
 
     static boolean isReadable(GgmlType t) {
         return switch (t) {
-            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> true;
-            case Q2_K, Q3_K -> true; // no int8 kernel: dequantized rows (reference) and float dot products
+            case F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }

@@ -48,7 +48,7 @@ final class CpuOps {
             acc = acc.add((DoubleVector) sq.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, 0))
                     .add((DoubleVector) sq.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, 1));
         }
-        double sum = acc.reduceLanes(VectorOperators.ADD);
+        double sum = Lanes.sum(acc);
         for (; i < dim; i++) sum += (double) (x[xo + i] * x[xo + i]);
         float mean = (float) (sum / dim);
         float scale = 1.0f / (float) Math.sqrt(mean + eps);

@@ -218,8 +218,16 @@ final class Matmul implements WorkerPool.Task {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
         } else {
             int rows = (int) w.rows();
+            boolean four = QuantDotMulti.supports(t);
             for (int r = r0; r < r1; r++) {
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+                int tok = 0;
+                // several tokens (a decode step of several sequences): each weight row unpacked once per 4 tokens;
+                // 2 or 3 tokens repeat the last one (same result, written twice)
+                for (; four && tok < n && n - tok >= 2; tok += 4) {
+                    int a = tok, b = tok + 1, c = Math.min(tok + 2, n - 1), d = Math.min(tok + 3, n - 1);
+                    QuantDotMulti.dot4(t, seg, rb * r, acts, a, b, c, d, k, out, a * rows + r, b * rows + r, c * rows + r, d * rows + r);
+                }
+                for (; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
             }
         }
     }
@@ -269,10 +277,10 @@ final class Matmul implements WorkerPool.Task {
             a03 = w0.fma(v3, a03);
             a13 = w1.fma(v3, a13);
         }
-        float s00 = a00.reduceLanes(VectorOperators.ADD), s01 = a01.reduceLanes(VectorOperators.ADD);
-        float s02 = a02.reduceLanes(VectorOperators.ADD), s03 = a03.reduceLanes(VectorOperators.ADD);
-        float s10 = a10.reduceLanes(VectorOperators.ADD), s11 = a11.reduceLanes(VectorOperators.ADD);
-        float s12 = a12.reduceLanes(VectorOperators.ADD), s13 = a13.reduceLanes(VectorOperators.ADD);
+        float s00 = Lanes.sum(a00), s01 = Lanes.sum(a01);
+        float s02 = Lanes.sum(a02), s03 = Lanes.sum(a03);
+        float s10 = Lanes.sum(a10), s11 = Lanes.sum(a11);
+        float s12 = Lanes.sum(a12), s13 = Lanes.sum(a13);
         for (; i < k; i++) {
             s00 += s[i] * x[x0 + i]; s01 += s[i] * x[x1 + i]; s02 += s[i] * x[x2 + i]; s03 += s[i] * x[x3 + i];
             s10 += s[k + i] * x[x0 + i]; s11 += s[k + i] * x[x1 + i]; s12 += s[k + i] * x[x2 + i]; s13 += s[k + i] * x[x3 + i];
@@ -289,7 +297,7 @@ final class Matmul implements WorkerPool.Task {
             acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
             acc1 = FloatVector.fromArray(F, a, ao + i + 8).fma(FloatVector.fromArray(F, b, bo + i + 8), acc1);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc0.add(acc1));
         for (; i < k; i++) sum += a[ao + i] * b[bo + i];
         return sum;
     }
@@ -302,7 +310,7 @@ final class Matmul implements WorkerPool.Task {
             acc0 = FloatVector.fromMemorySegment(F, seg, off + 4L * i, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i), acc0);
             acc1 = FloatVector.fromMemorySegment(F, seg, off + 4L * i + 32, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i + 8), acc1);
         }
-        float sum = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(acc0.add(acc1));
         for (; i < k; i++) sum += seg.get(F32, off + 4L * i) * x[xo + i];
         return sum;
     }

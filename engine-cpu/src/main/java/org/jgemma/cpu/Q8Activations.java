@@ -38,7 +38,7 @@ final class Q8Activations {
         return switch (w) {
             case Q4_0, Q5_0, Q8_0 -> GgmlType.Q8_0;
             case Q4_1, Q5_1 -> GgmlType.Q8_1;
-            case Q4_K, Q5_K, Q6_K -> GgmlType.Q8_K;
+            case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K -> GgmlType.Q8_K;
             default -> null;
         };
     }

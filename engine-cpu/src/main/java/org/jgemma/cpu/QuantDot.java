@@ -46,6 +46,8 @@ final class QuantDot {
             case Q5_0 -> dotQ5_0(w, off, a, r, k);
             case Q4_1 -> dotQ4_1(w, off, a, r, k);
             case Q5_1 -> dotQ5_1(w, off, a, r, k);
+            case Q2_K -> QuantDotK23.dotQ2_K(w, off, a, r, k);
+            case Q3_K -> QuantDotK23.dotQ3_K(w, off, a, r, k);
             case Q4_K -> QuantDotK.dotQ4_K(w, off, a, r, k);
             case Q5_K -> QuantDotK.dotQ5_K(w, off, a, r, k);
             case Q6_K -> QuantDotK.dotQ6_K(w, off, a, r, k);
@@ -99,7 +101,7 @@ final class QuantDot {
                     .add(load16(w, o + 18).mul(ShortVector.fromArray(S256, q, y + 16))));
             acc0 = fmaS(s0, h(w, o) * a.d[da + b], acc0);
         }
-        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc0.add(acc1));
     }
 
     static float dotQ4_0(MemorySegment w, long off, Q8Activations a, int r, int k) {
@@ -115,7 +117,7 @@ final class QuantDot {
             IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc);
     }
 
     /** 0 or 16 per lane: bit j of {@code bits} (lane j) moved to value 16. */
@@ -147,7 +149,7 @@ final class QuantDot {
             long hdr = w.get(I64, o); // d (f16), qh (32 bits), qs[0..1]: one checked read instead of two (~5% faster)
             acc = fmaS(blockQ5_0(w, o, ~(int) (hdr >>> 16), q, qa + 32 * b), Float.float16ToFloat((short) hdr) * a.d[da + b], acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc);
     }
 
     /** Σ (q5 - 16)·q8 of the Q5_0 block at o (high bits {@code clear} inverted) with the activations q[y..y+32), in 8 int lanes. */
@@ -173,7 +175,7 @@ final class QuantDot {
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
             mins += h(w, o + 2) * a.s[da + b];
         }
-        return acc.reduceLanes(VectorOperators.ADD) + mins;
+        return Lanes.sum(acc) + mins;
     }
 
     static float dotQ5_1(MemorySegment w, long off, Q8Activations a, int r, int k) {
@@ -192,7 +194,7 @@ final class QuantDot {
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
             mins += h(w, o + 2) * a.s[da + b];
         }
-        return acc.reduceLanes(VectorOperators.ADD) + mins;
+        return Lanes.sum(acc) + mins;
     }
 
 }

@@ -77,7 +77,7 @@ final class QuantDotK {
             acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
             mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return Lanes.sum(acc) - mins;
     }
 
     static float dotQ5_K(MemorySegment w, long off, Q8Activations a, int r, int k) {
@@ -106,7 +106,7 @@ final class QuantDotK {
             acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
             mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return Lanes.sum(acc) - mins;
     }
 
     /**
@@ -145,6 +145,6 @@ final class QuantDotK {
             acc = fmaS(isum, dd, acc);
             offs += dd * 32 * osum;
         }
-        return acc.reduceLanes(VectorOperators.ADD) - offs;
+        return Lanes.sum(acc) - offs;
     }
 }

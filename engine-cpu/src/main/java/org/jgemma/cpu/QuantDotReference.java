@@ -30,6 +30,8 @@ final class QuantDotReference {
             case Q5_0 -> dotQ5_0(w, off, a, r, k);
             case Q4_1 -> dotQ4_1(w, off, a, r, k);
             case Q5_1 -> dotQ5_1(w, off, a, r, k);
+            case Q2_K -> dotQ2_K(w, off, a, r, k);
+            case Q3_K -> dotQ3_K(w, off, a, r, k);
             case Q4_K -> dotQ4_K(w, off, a, r, k);
             case Q5_K -> dotQ5_K(w, off, a, r, k);
             case Q6_K -> dotQ6_K(w, off, a, r, k);
@@ -212,6 +214,75 @@ final class QuantDotReference {
             sum += h(w, o + 208) * a.d[r * (k / 256) + b] * sumi;
         }
         return sum;
+    }
+
+    /** ggml_vec_dot_q2_K_q8_K_generic. */
+    static float dotQ2_K(MemorySegment w, long off, Q8Activations a, int r, int k) {
+        float sumf = 0;
+        for (int b = 0; b < k / 256; b++) {
+            long o = off + 84L * b;
+            int q8 = r * k + 256 * b, bs = r * (k / 16) + 16 * b;
+            int summs = 0;
+            for (int j = 0; j < 16; j++) summs += a.bsums[bs + j] * (u8(w, o + j) >> 4);
+            float dy = a.d[r * (k / 256) + b];
+            float dall = dy * h(w, o + 80), dmin = dy * h(w, o + 82);
+            int isum = 0, is = 0;
+            long q2 = o + 16;
+            for (int c = 0; c < 2; c++, q2 += 32) {
+                for (int j = 0, shift = 0; j < 4; j++, shift += 2, q8 += 32) {
+                    int d = u8(w, o + is++) & 0xF, isuml = 0;
+                    for (int l = 0; l < 16; l++) isuml += a.q[q8 + l] * ((u8(w, q2 + l) >> shift) & 3);
+                    isum += d * isuml;
+                    d = u8(w, o + is++) & 0xF;
+                    isuml = 0;
+                    for (int l = 16; l < 32; l++) isuml += a.q[q8 + l] * ((u8(w, q2 + l) >> shift) & 3);
+                    isum += d * isuml;
+                }
+            }
+            sumf += dall * isum - dmin * summs;
+        }
+        return sumf;
+    }
+
+    /** ggml_vec_dot_q3_K_q8_K_generic (its 8 float lane sums kept). */
+    static float dotQ3_K(MemorySegment w, long off, Q8Activations a, int r, int k) {
+        final int kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+        byte[] aux8 = new byte[256];
+        int[] aux32 = new int[8], auxs = new int[4];
+        float[] sums = new float[8];
+        for (int b = 0; b < k / 256; b++) {
+            long o = off + 110L * b;
+            int ai = 0, m = 1;
+            long q3 = o + 32;
+            for (int j = 0; j < 256; j += 128, q3 += 32) {
+                for (int shift = 0; shift < 8; shift += 2, m <<= 1) {
+                    for (int l = 0; l < 32; l++) {
+                        aux8[ai + l] = (byte) (((u8(w, q3 + l) >> shift) & 3) - ((u8(w, o + l) & m) != 0 ? 0 : 4));
+                    }
+                    ai += 32;
+                }
+            }
+            for (int i = 0; i < 3; i++) auxs[i] = w.get(I32, o + 96 + 4L * i);
+            int tmp = auxs[2];
+            auxs[2] = ((auxs[0] >>> 4) & kmask2) | (((tmp >>> 4) & kmask1) << 4);
+            auxs[3] = ((auxs[1] >>> 4) & kmask2) | (((tmp >>> 6) & kmask1) << 4);
+            auxs[0] = (auxs[0] & kmask2) | ((tmp & kmask1) << 4);
+            auxs[1] = (auxs[1] & kmask2) | (((tmp >>> 2) & kmask1) << 4);
+            java.util.Arrays.fill(aux32, 0);
+            int q8 = r * k + 256 * b;
+            ai = 0;
+            for (int j = 0; j < 16; j++) {
+                int sc = (byte) (auxs[j >> 2] >>> (8 * (j & 3))) - 32;
+                for (int h2 = 0; h2 < 2; h2++, q8 += 8, ai += 8) {
+                    for (int l = 0; l < 8; l++) aux32[l] += sc * (short) (a.q[q8 + l] * aux8[ai + l]);
+                }
+            }
+            float d = h(w, o + 108) * a.d[r * (k / 256) + b];
+            for (int l = 0; l < 8; l++) sums[l] += d * aux32[l];
+        }
+        float sumf = 0;
+        for (int l = 0; l < 8; l++) sumf += sums[l];
+        return sumf;
     }
 
     private static int sc(MemorySegment w, long o, int i) {

@@ -62,6 +62,7 @@ final class WorkerPool implements AutoCloseable {
 
     /** Runs {@code t} on all workers (the caller is worker 0) and returns when all have finished. */
     void run(Task t) {
+        if (closed) throw new IllegalStateException("the CPU backend was closed");
         if (n == 1) {
             t.run(0, 1);
             return;
@@ -87,8 +88,12 @@ final class WorkerPool implements AutoCloseable {
             }
             int spins = 0;
             while (done.get() < expected) {
+                if (closed && allExited()) break; // closed under us: the workers left without counting in; never spin forever
                 if (++spins < SPINS) Thread.onSpinWait();
                 else LockSupport.parkNanos(this, 50_000);
+            }
+            if (done.get() < expected && failure == null) {
+                failure = new IllegalStateException("the CPU backend was closed while a step ran");
             }
             task = null;
         }
@@ -136,6 +141,11 @@ final class WorkerPool implements AutoCloseable {
             if ((g & CLOSED) != 0 || (g >>> 16) != gen) return false;
             if (gate.compareAndSet(g, g + 1)) return true;
         }
+    }
+
+    private boolean allExited() {
+        for (Thread th : threads) if (th.isAlive()) return false;
+        return true;
     }
 
     @Override

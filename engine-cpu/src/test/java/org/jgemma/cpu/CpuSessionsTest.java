@@ -19,4 +19,9 @@ class CpuSessionsTest {
     void batchedDecodingGivesTheTokensOfDecodingAloneQuantized() throws Exception {
         SessionChecks.batchedEqualsAlone("cpu", "tinymix/gemma3-tinymix-q4_k_m.gguf", 4, 12);
     }
+
+    @Test
+    void closingTheModelWhileAnotherThreadGeneratesEndsItWithAClearException() throws Exception {
+        SessionChecks.closeWhileGenerating("cpu", "tiny/gemma3-tiny-f32.gguf", 12);
+    }
 }

@@ -15,13 +15,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The prompt-batch matmul ({@link MatmulBatched}, through {@link Matmul} on two workers) against its scalar twin
  * {@link MatmulBatchedReference} on seeded random weights: token counts that are not multiples of the 16-token tile
- * (4, 7, 33), row counts that leave a partial 6-row panel, and K with a ragged last 256-column block.
+ * (from {@link Matmul#TILE_MIN_TOKENS}: 9, 13, 33; fewer tokens take the single-token kernels), row counts that leave a partial 6-row panel, and K with a ragged last 256-column block.
  */
 class MatmulBatchedTest {
     static Stream<Arguments> cases() {
         return Stream.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0,
                         GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)
-                .flatMap(t -> Stream.of(4, 7, 33).map(n -> Arguments.of(t, n)));
+                .flatMap(t -> Stream.of(Matmul.TILE_MIN_TOKENS, 13, 33).map(n -> Arguments.of(t, n)));
     }
 
     @ParameterizedTest(name = "{0} n={1}")

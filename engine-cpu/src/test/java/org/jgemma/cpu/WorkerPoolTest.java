@@ -60,4 +60,11 @@ class WorkerPoolTest {
             assertEquals(2, ok.get());
         }
     }
+
+    @Test
+    void aClosedPoolRefusesWorkInsteadOfHanging() {
+        WorkerPool pool = new WorkerPool(2);
+        pool.close();
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> pool.run((w, n) -> {}));
+    }
 }

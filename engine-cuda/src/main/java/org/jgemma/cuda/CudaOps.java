@@ -1,6 +1,5 @@
 package org.jgemma.cuda;
 
-import jcuda.driver.CUdeviceptr;
 import org.jgemma.cuda.DeviceMemory.Floats;
 import org.jgemma.cuda.DeviceMemory.Ints;
 import org.jgemma.cuda.DeviceMemory.Kv;
@@ -24,7 +23,7 @@ final class CudaOps {
         need(n <= tokens.size(), "embed: " + n + " tokens but " + tokens.name() + " holds " + tokens.size());
         need((long) n * table.cols() <= out.size(), "embed: " + n + "x" + table.cols() + " into " + out.name() + " of " + out.size());
         int cols = Math.toIntExact(table.cols());
-        b.kernels().launch(Kernels.getRows(table.type()), b.stream(), Launch.elementwiseGrid(cols), n, 1, Launch.EW_BLOCK, 1, 1,
+        b.kernels().launch(Kernels.getRows(table.type()), Launch.elementwiseGrid(cols), n, 1, Launch.EW_BLOCK, 1, 1,
                 table.ptr(), table.rowBytes(), tokens.ptr(), cols, scale, out.ptr());
     }
 
@@ -34,7 +33,7 @@ final class CudaOps {
         need(w.cols() * w.rows() >= dim, "rmsNorm: weight " + w.name() + " has " + w.cols() * w.rows() + " elements, dim " + dim);
         need((long) rows * dim <= x.size() && (long) rows * dim <= out.size(),
                 "rmsNorm: " + rows + "x" + dim + " over " + x.name() + " (" + x.size() + ") -> " + out.name() + " (" + out.size() + ")");
-        b.kernels().launch(Kernels.RMS_NORM, b.stream(), rows, 1, 1, Launch.normBlock(dim), 1, 1, x.ptr(), w.ptr(), dim, eps, out.ptr());
+        b.kernels().launch(Kernels.RMS_NORM, rows, 1, 1, Launch.normBlock(dim), 1, 1, x.ptr(), w.ptr(), dim, eps, out.ptr());
     }
 
     /**
@@ -53,21 +52,21 @@ final class CudaOps {
         if (Kernels.quantized(w.type())) {
             need(K % 32 == 0, "matmul " + w.name() + ": " + K + " columns is not a multiple of 32");
             long nb = (long) n * K / 32;
-            CUdeviceptr qs = b.scratch("q8qs", (long) n * K), ds = b.scratch("q8ds", 8 * nb);
-            kernels.launch(Kernels.QUANTIZE, b.stream(), Launch.quantizeGrid(nb), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), qs, ds, nb);
+            DevPtr qs = b.scratch("q8qs", (long) n * K), ds = b.scratch("q8ds", 8 * nb);
+            kernels.launch(Kernels.QUANTIZE, Launch.quantizeGrid(nb), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), qs, ds, nb);
             int c0 = 0;
             for (int nc : Launch.columnChunks(n)) {
-                kernels.launch(Kernels.mulMv(w.type(), nc), b.stream(), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
-                        qs.withByteOffset((long) c0 * K), ds.withByteOffset(8L * c0 * (K / 32)),
-                        out.ptr().withByteOffset(4L * c0 * R), R, K);
+                kernels.launch(Kernels.mulMv(w.type(), nc), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
+                        qs.plus((long) c0 * K), ds.plus(8L * c0 * (K / 32)),
+                        out.ptr().plus(4L * c0 * R), R, K);
                 c0 += nc;
             }
         } else {
             need(K % 2 == 0, "matmul " + w.name() + ": " + K + " columns is odd");
             int c0 = 0;
             for (int nc : Launch.columnChunks(n)) {
-                kernels.launch(Kernels.mulMv(w.type(), nc), b.stream(), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
-                        x.ptr().withByteOffset(4L * c0 * K), out.ptr().withByteOffset(4L * c0 * R), R, K);
+                kernels.launch(Kernels.mulMv(w.type(), nc), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
+                        x.ptr().plus(4L * c0 * K), out.ptr().plus(4L * c0 * R), R, K);
                 c0 += nc;
             }
         }
@@ -78,7 +77,7 @@ final class CudaOps {
         need(headDim % 2 == 0 && headDim <= 2048, "rope: head_dim " + headDim + " must be even and at most 2048");
         need((long) n * nHeads * headDim <= x.size(), "rope: " + n + "x" + nHeads + "x" + headDim + " over " + x.name() + " of " + x.size());
         need(n <= positions.size(), "rope: " + n + " tokens but " + positions.name() + " holds " + positions.size());
-        b.kernels().launch(Kernels.ROPE, b.stream(), n * nHeads, 1, 1, headDim / 2, 1, 1, x.ptr(), positions.ptr(), nHeads, headDim,
+        b.kernels().launch(Kernels.ROPE, n * nHeads, 1, 1, headDim / 2, 1, 1, x.ptr(), positions.ptr(), nHeads, headDim,
                 Launch.thetaScale(base, headDim), freqScale);
     }
 
@@ -88,7 +87,7 @@ final class CudaOps {
         need(len <= k.size() && len <= v.size(), "kvAppend: " + n + "x" + cache.kvDim() + " from " + k.name() + " (" + k.size()
                 + "), " + v.name() + " (" + v.size() + ")");
         need(n <= positions.size(), "kvAppend: " + n + " tokens but " + positions.name() + " holds " + positions.size());
-        b.kernels().launch(Kernels.KV_APPEND, b.stream(), Launch.elementwiseGrid(cache.kvDim()), n, 1, Launch.EW_BLOCK, 1, 1,
+        b.kernels().launch(Kernels.KV_APPEND, Launch.elementwiseGrid(cache.kvDim()), n, 1, Launch.EW_BLOCK, 1, 1,
                 k.ptr(), v.ptr(), positions.ptr(), cache.kvDim(), cache.slots(), cache.k(), cache.v());
     }
 
@@ -101,42 +100,42 @@ final class CudaOps {
                 + q.size() + ") -> " + out.name() + " (" + out.size() + ")");
         need(n <= positions.size(), "attention: " + n + " tokens but " + positions.name() + " holds " + positions.size());
         int span = Launch.attentionSpan(cache.slots(), window);
-        Launch.AttentionSplit split = Launch.attentionSplit(n, nHead, span);
+        Launch.AttentionSplit split = Launch.attentionSplit(n, nHead, span, b.multiprocessors());
         long parts = (long) n * nHead * split.nsplit();
-        CUdeviceptr acc = b.scratch("faAcc", 4 * parts * headDim), ms = b.scratch("faMs", 8 * parts);
+        DevPtr acc = b.scratch("faAcc", 4 * parts * headDim), ms = b.scratch("faMs", 8 * parts);
         Kernels kernels = b.kernels();
-        kernels.launch(Kernels.FA_SPLIT, b.stream(), split.nsplit(), nHead, n, 32, Launch.FA_WARPS, 1, q.ptr(), cache.k(), cache.v(),
-                positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, split.chunk(), scale, acc, ms);
-        kernels.launch(Kernels.FA_COMBINE, b.stream(), nHead, n, 1, headDim, 1, 1, acc, ms, split.nsplit(), headDim, out.ptr());
+        kernels.launch(Kernels.FA_SPLIT, split.nsplit(), nHead, n, 32, Launch.FA_WARPS, 1, q.ptr(), cache.k(), cache.v(),
+                positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, split.minChunk(), scale, acc, ms);
+        kernels.launch(Kernels.FA_COMBINE, nHead, n, 1, headDim, 1, 1, acc, ms, split.nsplit(), headDim, out.ptr());
     }
 
     void geglu(Floats gate, Floats up, long n, Floats out) {
         need(n <= gate.size() && n <= up.size() && n <= out.size(), "geglu: " + n + " over " + gate.name() + ", " + up.name() + " -> " + out.name());
-        b.kernels().launch(Kernels.GEGLU, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, gate.ptr(), up.ptr(), out.ptr(), n);
+        b.kernels().launch(Kernels.GEGLU, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, gate.ptr(), up.ptr(), out.ptr(), n);
     }
 
     void add(Floats acc, Floats x, long n) {
         need(n <= acc.size() && n <= x.size(), "add: " + n + " over " + acc.name() + " (" + acc.size() + "), " + x.name() + " (" + x.size() + ")");
-        b.kernels().launch(Kernels.ADD, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, acc.ptr(), x.ptr(), n);
+        b.kernels().launch(Kernels.ADD, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, acc.ptr(), x.ptr(), n);
     }
 
     void softcap(Floats x, long n, float cap) {
         need(n <= x.size(), "softcap: " + n + " over " + x.name() + " of " + x.size());
         need(cap > 0, "softcap: cap " + cap);
-        b.kernels().launch(Kernels.SOFTCAP, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), cap, n);
+        b.kernels().launch(Kernels.SOFTCAP, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), cap, n);
     }
 
     void copy(Floats src, long srcOff, Floats dst, long dstOff, long n) {
         need(srcOff >= 0 && srcOff + n <= src.size(), "copy: [" + srcOff + ", " + (srcOff + n) + ") outside " + src.name() + " of " + src.size());
         need(dstOff >= 0 && dstOff + n <= dst.size(), "copy: [" + dstOff + ", " + (dstOff + n) + ") outside " + dst.name() + " of " + dst.size());
-        b.kernels().launch(Kernels.COPY, b.stream(), Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1,
-                src.ptr().withByteOffset(4 * srcOff), dst.ptr().withByteOffset(4 * dstOff), n);
+        b.kernels().launch(Kernels.COPY, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1,
+                src.ptr().plus(4 * srcOff), dst.ptr().plus(4 * dstOff), n);
     }
 
     void argmax(Floats x, int rows, int dim, Ints out) {
         need((long) rows * dim <= x.size(), "argmax: " + rows + "x" + dim + " over " + x.name() + " of " + x.size());
         need(rows <= out.size(), "argmax: " + rows + " rows into " + out.name() + " of " + out.size());
-        b.kernels().launch(Kernels.ARGMAX, b.stream(), rows, 1, 1, 1024, 1, 1, x.ptr(), dim, out.ptr());
+        b.kernels().launch(Kernels.ARGMAX, rows, 1, 1, 1024, 1, 1, x.ptr(), dim, out.ptr());
     }
 
     private static void need(boolean ok, String message) {

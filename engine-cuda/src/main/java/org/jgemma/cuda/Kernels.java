@@ -2,25 +2,18 @@ package org.jgemma.cuda;
 
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import jcuda.Pointer;
-import jcuda.driver.CUdeviceptr;
-import jcuda.driver.CUfunction;
-import jcuda.driver.CUmodule;
-import jcuda.driver.CUstream;
-import jcuda.driver.JCudaDriver;
 import org.jgemma.ggml.GgmlType;
 
 /**
- * The kernels: their names (the {@code extern "C"} entries of src/main/cuda/*.cu), the PTX modules loaded into the
- * current context, and a checked launch. {@link #names()} lists every kernel the backend may launch, so a test checks
+ * The kernels: their names (the {@code extern "C"} entries of src/main/cuda/*.cu), and a launch checked against the
+ * kernel's PTX signature and counted. {@link #names()} lists every kernel the backend may launch, so a test checks
  * them against the committed PTX without a GPU.
  */
-final class Kernels implements AutoCloseable {
+final class Kernels {
     static final String QUANTIZE = "quantize_q8_1", RMS_NORM = "rms_norm_f32", ROPE = "rope_neox_f32",
             GEGLU = "geglu_f32", ADD = "add_f32", SOFTCAP = "softcap_f32", COPY = "copy_f32",
             KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16", FA_COMBINE = "flash_attn_combine_f32",
@@ -57,53 +50,40 @@ final class Kernels implements AutoCloseable {
         return n;
     }
 
-    private final Map<String, String> moduleOf = Ptx.entries();
-    private final Map<String, CUmodule> modules = new HashMap<>();
-    private final Map<String, CUfunction> functions = new HashMap<>();
+    private final CudaDriver driver;
+    private final Map<String, KernelArgs.Signature> signatures = Ptx.signatures();
+    private List<String> recorded;  // kernels of the step being captured, or null
+    private long launches;
 
-    /** Loads every PTX module into the current context (the driver JIT-compiles PTX for the device). */
-    Kernels() {
-        for (String m : Ptx.modules()) {
-            CUmodule module = new CUmodule();
-            byte[] image = Ptx.image(m);
-            Cu.call("cuModuleLoadData(" + m + ".ptx, JIT from compute_80)", () -> JCudaDriver.cuModuleLoadData(module, image));
-            modules.put(m, module);
-        }
+    Kernels(CudaDriver driver) {
+        this.driver = driver;
     }
 
-    CUfunction function(String name) {
-        CUfunction f = functions.get(name);
-        if (f != null) return f;
-        String m = moduleOf.get(name);
-        if (m == null) throw new IllegalStateException("no kernel " + name + " in the PTX modules " + modules.keySet());
-        CUfunction g = new CUfunction();
-        Cu.call("cuModuleGetFunction(" + name + " in " + m + ".ptx)", () -> JCudaDriver.cuModuleGetFunction(g, modules.get(m), name));
-        functions.put(name, g);
-        return g;
+    /**
+     * Launches {@code name}: args are DevPtr, Integer, Long or Float in the kernel's order, checked against its PTX
+     * .param list and packed (KernelArgs), then handed to the driver.
+     */
+    void launch(String name, int gx, int gy, int gz, int bx, int by, int bz, Object... args) {
+        KernelArgs.Signature sig = signatures.get(name);
+        if (sig == null) throw new IllegalStateException("no kernel " + name + " in the PTX modules");
+        driver.launch(name, gx, gy, gz, bx, by, bz, KernelArgs.pack(sig, args));
+        if (recorded != null) recorded.add(name);
+        else counted(1);
     }
 
-    /** Launches {@code name} on {@code stream}; args are CUdeviceptr, Integer, Long or Float, in the kernel's order. */
-    void launch(String name, CUstream stream, int gx, int gy, int gz, int bx, int by, int bz, Object... args) {
-        CUfunction f = function(name);
-        Pointer[] p = new Pointer[args.length];
-        for (int i = 0; i < args.length; i++) {
-            p[i] = switch (args[i]) {
-                case CUdeviceptr d -> Pointer.to(d);
-                case Integer v -> Pointer.to(new int[] {v});
-                case Long v -> Pointer.to(new long[] {v});
-                case Float v -> Pointer.to(new float[] {v});
-                default -> throw new IllegalArgumentException(name + ": argument " + i + " of type " + args[i].getClass());
-            };
-        }
-        Pointer params = Pointer.to(p);
-        Cu.call("cuLaunchKernel(" + name + ", grid " + gx + "x" + gy + "x" + gz + ", block " + bx + "x" + by + "x" + bz + ")",
-                () -> JCudaDriver.cuLaunchKernel(f, gx, gy, gz, bx, by, bz, 0, stream, params, null));
+    /** Kernel launches that ran (eager ones plus every node of every graph replay) since the backend opened. */
+    long launches() {
+        return launches;
     }
 
-    @Override
-    public void close() {
-        for (var e : modules.entrySet()) Cu.call("cuModuleUnload(" + e.getKey() + ")", () -> JCudaDriver.cuModuleUnload(e.getValue()));
-        modules.clear();
-        functions.clear();
+    void counted(long n) {
+        launches += n;
+        TOTAL.add(n);
     }
+
+    void record(boolean on) {
+        recorded = on ? new ArrayList<>() : null;
+    }
+
+    static final java.util.concurrent.atomic.LongAdder TOTAL = new java.util.concurrent.atomic.LongAdder();
 }

@@ -20,7 +20,7 @@ final class Launch {
     /** Largest head dimension of the attention kernel (FA_MAX_PAIRS · 64). */
     static final int FA_MAX_HEAD_DIM = 256;
     /** Keys one attention split takes at least, and the most splits per (query, head). */
-    static final int FA_MIN_CHUNK = 256, FA_MAX_SPLITS = 64;
+    static final int FA_MIN_CHUNK = 64, FA_MAX_SPLITS = 64;
     /** Upper bound on n · nHead · nsplit, so prefill keeps its partial-result buffer small. */
     static final int FA_MAX_PARTS = 8192;
     /** Threads per block of the element-wise kernels, and the most blocks (they loop over the rest). */
@@ -67,20 +67,24 @@ final class Launch {
     }
 
     /**
-     * How the key range of each query is split (flash-decoding): {@code nsplit} blocks of {@code chunk} keys, with
-     * nsplit · chunk ≥ span and no empty trailing split. Fixed for a given (n, nHead, span), so a captured step stays
-     * valid while the position grows; splits beyond the current position exit at once.
+     * How the key range of each query is split (flash-decoding): {@code nsplit} blocks per (query, head), each taking an
+     * equal share of at least {@code minChunk} of the keys the query sees. The share is computed by the kernel from the
+     * position it reads on the device, so a recorded step splits the keys of each new position evenly when replayed
+     * (splits past the last key exit at once), and nsplit depends only on the shape and the device: enough blocks for
+     * two waves over the multiprocessors, no more splits than the span has minChunk-key pieces.
      */
-    record AttentionSplit(int nsplit, int chunk) {}
+    record AttentionSplit(int nsplit, int minChunk) {}
 
-    static AttentionSplit attentionSplit(int n, int nHead, int span) {
-        if (n <= 0 || nHead <= 0 || span <= 0) throw new IllegalArgumentException("attention n=" + n + " nHead=" + nHead + " span=" + span);
-        int nsplit = Math.clamp((span + FA_MIN_CHUNK - 1) / FA_MIN_CHUNK, 1, FA_MAX_SPLITS);
+    static AttentionSplit attentionSplit(int n, int nHead, int span, int multiprocessors) {
+        if (n <= 0 || nHead <= 0 || span <= 0 || multiprocessors <= 0) {
+            throw new IllegalArgumentException("attention n=" + n + " nHead=" + nHead + " span=" + span + " SMs=" + multiprocessors);
+        }
         long queries = (long) n * nHead;
-        nsplit = (int) Math.max(1, Math.min(nsplit, FA_MAX_PARTS / queries));
-        int chunk = (span + nsplit - 1) / nsplit;
-        nsplit = (span + chunk - 1) / chunk;
-        return new AttentionSplit(nsplit, chunk);
+        long want = (2L * multiprocessors + queries - 1) / queries;           // two waves of blocks
+        long bySpan = (span + FA_MIN_CHUNK - 1) / FA_MIN_CHUNK;               // no split smaller than FA_MIN_CHUNK keys
+        long nsplit = Math.min(Math.min(want, bySpan), FA_MAX_SPLITS);
+        nsplit = Math.min(nsplit, FA_MAX_PARTS / queries);                   // bounded partial-result buffer in prefill
+        return new AttentionSplit((int) Math.max(1, nsplit), FA_MIN_CHUNK);
     }
 
     /** Checks the shapes the attention kernels handle; the message says which limit is broken. */

@@ -34,21 +34,28 @@ class LaunchTest {
     }
 
     @Test
-    void attentionSplitsCoverTheSpanWithoutEmptyTail() {
-        for (int n : new int[] {1, 3, 64, 512}) {
-            for (int heads : new int[] {1, 4, 8, 32}) {
-                for (int span : new int[] {1, 12, 255, 256, 257, 512, 1024, 8192, 32768, 131072}) {
-                    Launch.AttentionSplit s = Launch.attentionSplit(n, heads, span);
-                    String at = "n=" + n + " heads=" + heads + " span=" + span + ": " + s;
-                    assertTrue(s.nsplit() >= 1 && s.nsplit() <= Launch.FA_MAX_SPLITS, at);
-                    assertTrue((long) s.nsplit() * s.chunk() >= span, at);
-                    assertTrue((long) (s.nsplit() - 1) * s.chunk() < span, at);
-                    assertTrue(s.nsplit() == 1 || (long) n * heads * s.nsplit() <= Launch.FA_MAX_PARTS, at);
+    void attentionSplitsFillTheDeviceWithoutOutnumberingTheKeys() {
+        for (int sms : new int[] {1, 16, 132}) {
+            for (int n : new int[] {1, 3, 64, 512}) {
+                for (int heads : new int[] {1, 4, 8, 32}) {
+                    for (int span : new int[] {1, 12, 63, 64, 65, 512, 1024, 8192, 32768, 131072}) {
+                        Launch.AttentionSplit s = Launch.attentionSplit(n, heads, span, sms);
+                        String at = "sms=" + sms + " n=" + n + " heads=" + heads + " span=" + span + ": " + s;
+                        assertTrue(s.nsplit() >= 1 && s.nsplit() <= Launch.FA_MAX_SPLITS, at);
+                        assertTrue((long) (s.nsplit() - 1) * s.minChunk() < span, at);  // every split can hold keys
+                        assertTrue(s.nsplit() == 1 || (long) n * heads * s.nsplit() <= Launch.FA_MAX_PARTS, at);
+                        assertTrue(s.nsplit() == 1 || (long) n * heads * (s.nsplit() - 1) < 2L * sms, at);  // ~two waves
+                    }
                 }
             }
         }
-        assertEquals(new Launch.AttentionSplit(32, 256), Launch.attentionSplit(1, 4, 8192));  // decode, 1B, 8K context
-        assertEquals(new Launch.AttentionSplit(2, 256), Launch.attentionSplit(1, 4, 512));    // decode, local layer
+        // decode of the 1B shape (4 heads) on an H100 (132 SMs): 64 splits over a 32K global cache, 8 over a
+        // 512-key window; the kernel then gives each split max(64, ceil(keys seen / nsplit)) keys of the position
+        assertEquals(new Launch.AttentionSplit(64, 64), Launch.attentionSplit(1, 4, 32768, 132));
+        assertEquals(new Launch.AttentionSplit(8, 64), Launch.attentionSplit(1, 4, 512, 132));
+        // fewer SMs, fewer splits; a prompt of 512 tokens already fills the device: one split
+        assertEquals(new Launch.AttentionSplit(8, 64), Launch.attentionSplit(1, 4, 32768, 16));
+        assertEquals(new Launch.AttentionSplit(1, 64), Launch.attentionSplit(512, 4, 32768, 132));
     }
 
     @Test

@@ -3,9 +3,8 @@ package org.jgemma.model;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import org.jgemma.backend.Backend;
-import org.jgemma.backend.BackendOptions;
-import org.jgemma.backend.BackendProvider;
-import org.jgemma.cuda.CudaBackendProvider;
+import org.jgemma.backend.BackendUnavailableException;
+import org.jgemma.cuda.CudaTestSupport;
 
 /**
  * The fixture protocol of {@link Gemma3FixtureTest} (prompt in one batch, then 8 greedy steps) on the CUDA backend,
@@ -18,10 +17,12 @@ class CudaGemma3FixtureTest extends Gemma3FixtureTest {
 
     @Override
     protected Backend createBackend() {
-        CudaBackendProvider p = new CudaBackendProvider();
-        BackendProvider.Availability a = p.probe();
-        assumeTrue(a.available(), () -> "cuda backend unavailable: " + a.reason());
-        return p.create(BackendOptions.defaults());
+        try {
+            return CudaTestSupport.create();
+        } catch (BackendUnavailableException e) {
+            assumeTrue(false, "cuda backend unavailable: " + e.getMessage());
+            throw e;
+        }
     }
 
     @Override

@@ -45,7 +45,8 @@ import org.jocl.cl_mem;
 public final class OpenClBackend implements Backend {
     /** Weight types {@code matmul} and {@code embed} read, each with a {@code mul_mv_<type>_f32} kernel. */
     static final Set<GgmlType> MATMUL_TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0,
-            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
+            GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K);
     private static final long UPLOAD_CHUNK = 64L << 20;
     private static final int WG = ClProgram.WG;
 

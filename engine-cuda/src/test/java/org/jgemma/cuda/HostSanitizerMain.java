@@ -1,0 +1,147 @@
+package org.jgemma.cuda;
+
+import org.jgemma.backend.Backend;
+import org.jgemma.backend.BackendConformanceTest;
+import org.jgemma.backend.Buffer;
+import org.jgemma.backend.IntBuffer;
+import org.jgemma.backend.KvBuffer;
+import org.jgemma.backend.TestWeights;
+import org.jgemma.backend.Weight;
+import org.jgemma.backend.reference.ReferenceBackend;
+import org.jgemma.ggml.GgmlType;
+import org.jgemma.gguf.GgufTensorInfo;
+import org.jgemma.model.Gemma3Model;
+
+/**
+ * Runs in a JVM started by {@link HostSanitizerTest} with libasan preloaded and the AddressSanitizer/UBSan build of
+ * the kernels: {@code ops} launches every kernel (each weight type's mat-vec widths and get_rows, norm, rope, KV
+ * append, both attention kernels, the element-wise ones, argmax) on small shapes checked against the reference, then
+ * a recorded and replayed decode of the tiny model; {@code overflow} and {@code misaligned} make a kernel read past
+ * an allocation / load a float2 from a 4-byte aligned address, which the sanitizers must stop.
+ */
+public final class HostSanitizerMain {
+    public static void main(String[] args) {
+        System.setProperty("jgemma.cuda.host.lib", args[0]);
+        String mode = args[1];
+        HostDriver d = new HostDriver();
+        if (!d.sanitized()) throw new IllegalStateException(args[0] + " is not the sanitized build");
+        switch (mode) {
+            case "overflow" -> {
+                DevPtr src = d.alloc(64, "16 floats"), dst = d.alloc(256, "64 floats");
+                d.launch("copy_f32", 1, 1, 1, 64, 1, 1, KernelArgs.pack(Ptx.signatures().get("copy_f32"), src, dst, 64L));
+            }
+            case "misaligned" -> {
+                DevPtr w = d.alloc(4 * 64 * 4, "weights"), x = d.alloc(4 * 64 + 4, "x"), out = d.alloc(16, "out");
+                d.launch("mul_mv_f32_f32_nc1", 1, 1, 1, 32, 4, 1, KernelArgs.pack(Ptx.signatures().get("mul_mv_f32_f32_nc1"),
+                        w, 256L, x.plus(4), out, 4, 64));
+            }
+            default -> ops(new CudaBackend(d));
+        }
+        System.out.println("SANITIZED RUN COMPLETED: " + mode);
+    }
+
+    private static void ops(CudaBackend b) {
+        ReferenceBackend ref = new ReferenceBackend();
+        for (GgmlType t : Kernels.WEIGHT_TYPES) {
+            for (int n : new int[] {1, 15}) {  // 15 = 8 + 4 + 2 + 1 columns: every mat-vec width
+                GgufTensorInfo w = TestWeights.random("w", t, 12, 512, t.id);
+                float[] x = TestWeights.gaussian(n * 512, 1.0, n);
+                check("matmul " + t, matmul(b, w, x, n), matmul(ref, w, x, n), BackendConformanceTest.MATMUL_BUDGET.get(t));
+            }
+            GgufTensorInfo table = TestWeights.random("table", t, 9, 256, 40 + t.id);
+            check("embed " + t, embed(b, table), embed(ref, table), BackendConformanceTest.EMBED_BUDGET);
+        }
+        int hd = 128, nHead = 4, nKv = 2, n = 3, slots = 70;
+        float[] q = TestWeights.gaussian(n * nHead * hd, 1.0, 5);
+        for (int window : new int[] {0, 16}) {
+            check("attention window " + window, attention(b, q, n, nHead, nKv, hd, window, slots),
+                    attention(ref, q, n, nHead, nKv, hd, window, slots), BackendConformanceTest.ATTENTION_BUDGET);
+        }
+        float[] gate = TestWeights.gaussian(1000, 2.0, 6), up = TestWeights.gaussian(1000, 1.0, 7);
+        check("geglu/add/softcap/copy/argmax", elementwise(b, gate, up), elementwise(ref, gate, up), BackendConformanceTest.GEGLU_BUDGET);
+        ref.close();
+
+        Gemma3Model m = Gemma3Model.load(TinyVariants.of("q4_k_m", 6, 1024), b, 16);
+        Gemma3Model.Session s = m.newSession();
+        int next = s.nextGreedy(new int[] {2, 105, 236, 107});
+        for (int i = 0; i < 4; i++) next = s.nextGreedy(new int[] {next});  // eager, recorded, replayed
+        System.out.println("tiny decode ok, " + b.kernelLaunches() + " launches, " + b.graphCount() + " graph(s)");
+        b.close();
+    }
+
+    private static void check(String what, float[] got, float[] want, double budget) {
+        double err = BackendConformanceTest.relError(got, want);
+        if (!(err <= budget)) throw new AssertionError(what + ": error " + err + " > " + budget);
+        System.out.println(what + ": error " + err);
+    }
+
+    private static float[] matmul(Backend b, GgufTensorInfo w, float[] x, int n) {
+        Weight wt = b.upload(w);
+        Buffer xb = b.allocate(x.length, "x"), out = b.allocate(12L * n, "out");
+        b.write(xb, 0, x, 0, x.length);
+        b.matmul(wt, xb, n, out);
+        return read(b, out, 12 * n);
+    }
+
+    private static float[] embed(Backend b, GgufTensorInfo table) {
+        Weight wt = b.upload(table);
+        IntBuffer ids = b.allocateInts(3, "ids");
+        b.writeInts(ids, new int[] {8, 0, 3}, 3);
+        Buffer out = b.allocate(3 * 256, "out");
+        b.embed(wt, ids, 3, 2f, out);
+        return read(b, out, 3 * 256);
+    }
+
+    private static float[] attention(Backend b, float[] qs, int n, int nHead, int nKv, int hd, int window, int slots) {
+        KvBuffer kv = b.allocateKv(slots, nKv * hd, "kv");
+        Buffer k = b.allocate(64L * nKv * hd, "k"), v = b.allocate(64L * nKv * hd, "v");
+        Buffer q = b.allocate(qs.length, "q"), out = b.allocate(qs.length, "out");
+        IntBuffer pos = b.allocateInts(64, "pos");
+        Weight norm = b.upload(TestWeights.random("norm", GgmlType.F32, 1, hd, 3));
+        for (int p0 = 0; p0 < 67; p0 += 64) {
+            int m = Math.min(64, 67 - p0);
+            int[] p = new int[m];
+            for (int t = 0; t < m; t++) p[t] = p0 + t;
+            b.writeInts(pos, p, m);
+            float[] ks = TestWeights.gaussian(m * nKv * hd, 1.0, p0), vs = TestWeights.gaussian(m * nKv * hd, 1.0, p0 + 1);
+            b.write(k, 0, ks, 0, ks.length);
+            b.write(v, 0, vs, 0, vs.length);
+            b.rmsNorm(k, norm, m * nKv, hd, 1e-6f, k);
+            b.rope(k, m, nKv, hd, pos, 10000f, 1f);
+            b.kvAppend(k, v, m, pos, kv);
+        }
+        b.writeInts(pos, new int[] {67, 68, 69}, n);
+        float[] kn = TestWeights.gaussian(n * nKv * hd, 1.0, 99);
+        b.write(k, 0, kn, 0, kn.length);
+        b.kvAppend(k, v, n, pos, kv);
+        b.write(q, 0, qs, 0, qs.length);
+        b.rope(q, n, nHead, hd, pos, 10000f, 1f);
+        b.attention(q, kv, n, pos, nHead, nKv, hd, window, 0.1f, out);
+        return read(b, out, qs.length);
+    }
+
+    private static float[] elementwise(Backend b, float[] gate, float[] up) {
+        Buffer g = b.allocate(gate.length, "g"), u = b.allocate(up.length, "u"), o = b.allocate(2L * gate.length, "o");
+        b.write(g, 0, gate, 0, gate.length);
+        b.write(u, 0, up, 0, up.length);
+        b.geglu(g, u, gate.length, g);
+        b.add(g, u, gate.length);
+        b.softcap(g, gate.length, 5f);
+        b.copy(g, 0, o, gate.length, gate.length);
+        IntBuffer ids = b.allocateInts(2, "ids");
+        b.argmax(o, 2, gate.length, ids);
+        int[] r = new int[2];
+        b.readInts(ids, r, 2);
+        float[] res = read(b, o, 2 * gate.length);
+        float[] out = new float[gate.length + 1];
+        System.arraycopy(res, gate.length, out, 0, gate.length);
+        out[gate.length] = r[1];
+        return out;
+    }
+
+    private static float[] read(Backend b, Buffer buf, int n) {
+        float[] r = new float[n];
+        b.read(buf, 0, r, 0, n);
+        return r;
+    }
+}
