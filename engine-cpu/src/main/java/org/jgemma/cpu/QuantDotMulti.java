@@ -89,10 +89,10 @@ final class QuantDotMulti {
             a02 = fmaS(pair(w0, w1, q, q2 + y), h0 * d[d2 + b], a02);
             a03 = fmaS(pair(w0, w1, q, q3 + y), h0 * d[d3 + b], a03);
         }
-        out[o0] = a00.add(a10).reduceLanes(VectorOperators.ADD);
-        out[o1] = a01.add(a11).reduceLanes(VectorOperators.ADD);
-        out[o2] = a02.add(a12).reduceLanes(VectorOperators.ADD);
-        out[o3] = a03.add(a13).reduceLanes(VectorOperators.ADD);
+        out[o0] = Lanes.sum(a00.add(a10));
+        out[o1] = Lanes.sum(a01.add(a11));
+        out[o2] = Lanes.sum(a02.add(a12));
+        out[o3] = Lanes.sum(a03.add(a13));
     }
 
     /** Σ_j mins[j] · (bsums[bo + 2j] + bsums[bo + 2j + 1]), as QuantDotK.minSum. */
@@ -141,10 +141,10 @@ final class QuantDotMulti {
             m2 += dmin * dy2 * minSum(mins, bsums, t2 * nbs + 16 * b);
             m3 += dmin * dy3 * minSum(mins, bsums, t3 * nbs + 16 * b);
         }
-        out[o0] = c0.reduceLanes(VectorOperators.ADD) - m0;
-        out[o1] = c1.reduceLanes(VectorOperators.ADD) - m1;
-        out[o2] = c2.reduceLanes(VectorOperators.ADD) - m2;
-        out[o3] = c3.reduceLanes(VectorOperators.ADD) - m3;
+        out[o0] = Lanes.sum(c0) - m0;
+        out[o1] = Lanes.sum(c1) - m1;
+        out[o2] = Lanes.sum(c2) - m2;
+        out[o3] = Lanes.sum(c3) - m3;
     }
 
     /** {@link QuantDotK#dotQ6_K} for four activation rows. */
@@ -189,9 +189,9 @@ final class QuantDotMulti {
             f2 += dd2 * 32 * os2;
             f3 += dd3 * 32 * os3;
         }
-        out[o0] = c0.reduceLanes(VectorOperators.ADD) - f0;
-        out[o1] = c1.reduceLanes(VectorOperators.ADD) - f1;
-        out[o2] = c2.reduceLanes(VectorOperators.ADD) - f2;
-        out[o3] = c3.reduceLanes(VectorOperators.ADD) - f3;
+        out[o0] = Lanes.sum(c0) - f0;
+        out[o1] = Lanes.sum(c1) - f1;
+        out[o2] = Lanes.sum(c2) - f2;
+        out[o3] = Lanes.sum(c3) - f3;
     }
 }
