@@ -67,8 +67,14 @@ final class ChatRepl {
     static int interactive(Model model, RunCommand.Settings settings, boolean parseSpecial, CommonOptions common,
                            PrintWriter out, PrintWriter err) throws IOException {
         ChatRepl repl = new ChatRepl(model, settings, parseSpecial, common, out, out, err);
-        try (Terminal terminal = TerminalBuilder.builder().system(true).nativeSignals(true).build()) {
+        // JLine's own signal handling (nativeSignals) swaps the process's SIGINT handler at every readLine, and a
+        // Ctrl-C landing in that window met the JVM's default handler (exit 130). One handler for the whole chat
+        // instead: SIGINT (and SIGWINCH) go to the terminal, whose current handler is the line reader's while it
+        // reads and ours otherwise: stop the reply, or (between prompts) count as a Ctrl-C at an empty prompt.
+        try (Terminal terminal = TerminalBuilder.builder().system(true).nativeSignals(false).build()) {
             if (terminal.getWidth() <= 0) terminal.setSize(new org.jline.terminal.Size(80, 24)); // a pty nobody sized (ssh -T, expect)
+            Object intr = org.jline.utils.Signals.register("INT", () -> terminal.raise(Terminal.Signal.INT));
+            Object winch = org.jline.utils.Signals.register("WINCH", () -> terminal.raise(Terminal.Signal.WINCH));
             Path history = Path.of(System.getProperty("user.home"), ".jgemma", "history");
             try {
                 Files.createDirectories(history.getParent());
@@ -81,14 +87,19 @@ final class ChatRepl {
                     .option(LineReader.Option.DISABLE_EVENT_EXPANSION, true) // "!" is text, not history expansion
                     .option(LineReader.Option.INSERT_TAB, true)
                     .build();
-            // Ctrl-C while a reply is generated stops it (the line reader takes the signal over while it reads)
             terminal.handle(Terminal.Signal.INT, s -> {
                 ChatSession g = repl.generating;
                 if (g != null) g.cancel();
+                else repl.interruptedBetweenPrompts = true;
             });
-            out.println(repl.banner());
-            out.flush();
-            repl.loop(repl::readInteractive);
+            try {
+                out.println(repl.banner());
+                out.flush();
+                repl.loop(repl::readInteractive);
+            } finally {
+                if (intr != null) org.jline.utils.Signals.unregister("INT", intr);
+                if (winch != null) org.jline.utils.Signals.unregister("WINCH", winch);
+            }
             return 0;
         } finally {
             repl.close();
@@ -120,10 +131,18 @@ final class ChatRepl {
     }
 
     private boolean lastInterrupted;
+    private volatile boolean interruptedBetweenPrompts;
 
     /** The next line from the terminal; null at Ctrl-D or at a second Ctrl-C on an empty prompt. */
     private String readInteractive(String prompt) {
         while (true) {
+            if (interruptedBetweenPrompts) { // Ctrl-C after a reply ended and before the prompt was back
+                interruptedBetweenPrompts = false;
+                if (lastInterrupted) return null;
+                lastInterrupted = true;
+                out.println("Use Ctrl + d or /bye to exit.");
+                out.flush();
+            }
             try {
                 String line = reader.readLine(prompt);
                 lastInterrupted = false;

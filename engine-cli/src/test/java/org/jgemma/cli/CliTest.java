@@ -400,6 +400,14 @@ class CliTest {
     }
 
     @Test
+    void aFastLoadDrawsNoProgressBar() {
+        StringWriter w = new StringWriter();
+        Cli.ProgressBar bar = new Cli.ProgressBar(new PrintWriter(w), "loading x", Cli.PROGRESS_AFTER_NANOS);
+        for (long done = 0; done <= 1000; done += 5) bar.update(done, 1000); // all within the first second
+        assertEquals("", w.toString());
+    }
+
+    @Test
     void helpIsASubcommandAndEveryOptionHasADescription() {
         Result help = run("help", "run");
         assertEquals(0, help.code(), help.err());
