@@ -29,6 +29,8 @@ static __device__ __forceinline__ void mul_mv_q(const uint8_t *__restrict__ W, l
     for (int s = lane; s < nsub; s += WARP_SIZE) {
         WSub w;
         T::load(wrow + (s / SUBS) * T::BYTES, s % SUBS, w);
+        float m0 = 0.0f, m1 = 0.0f;
+        if constexpr (MinsPer16<T>::value) T::load_mins(wrow + (s / SUBS) * T::BYTES, s % SUBS, m0, m1);
 #pragma unroll
         for (int c = 0; c < NC; c++) {
             const int4 *a4 = reinterpret_cast<const int4 *>(xq + (long long) c * (K / 4) + s * 8);
@@ -43,6 +45,17 @@ static __device__ __forceinline__ void mul_mv_q(const uint8_t *__restrict__ W, l
             hi = __dp4a(w.v[7], a1.w, hi);
             const float2 ds = xd[(long long) c * nsub + s];
             acc[c] += ds.x * (w.d0 * (float) lo + w.d1 * (float) hi) + w.m * ds.y;
+            if constexpr (MinsPer16<T>::value) {  // Σ a.q of each 16-half times its min factor (vecdotq.cuh q2_K)
+                int slo = __dp4a(0x01010101, a0.x, 0);
+                slo = __dp4a(0x01010101, a0.y, slo);
+                slo = __dp4a(0x01010101, a0.z, slo);
+                slo = __dp4a(0x01010101, a0.w, slo);
+                int shi = __dp4a(0x01010101, a1.x, 0);
+                shi = __dp4a(0x01010101, a1.y, shi);
+                shi = __dp4a(0x01010101, a1.z, shi);
+                shi = __dp4a(0x01010101, a1.w, shi);
+                acc[c] += ds.x * (m0 * (float) slo + m1 * (float) shi);
+            }
         }
     }
 #pragma unroll

@@ -118,6 +118,71 @@ struct TQ5_1 {  // d @0, m @2, qh[4] @4, qs[16] @8
     }
 };
 
+// Q2_K: scales[16] @0 (low nibble scale, high nibble min, one pair per 16 elements), qs[64] @16, d @80, dmin @82.
+// Half n = sb/4, group g = sb%4 (dequantize_row_q2_K): element l of the group: q = (qs[32n + l] >> 2g) & 3, value
+// d·(sc & 0xF)·q − dmin·(sc >> 4) with sc = scales[8n + 2g + l/16]. The mins differ between the two 16-halves of a
+// sub-block, so load() leaves w.m = 0 and load_mins() gives one min factor per half, multiplied in mul_mv_q with the
+// half's activation sum (ggml vecdotq.cuh vec_dot_q2_K_q8_1_impl_mmvq: dp4a of the replicated min with the q8_1 ints).
+struct TQ2_K {
+    static constexpr int QK = 256, BYTES = 84;
+    static __device__ __forceinline__ float get(const uint8_t *row, int i) {
+        const uint8_t *b = row + (i / 256) * BYTES;
+        int j = i % 256, n = j / 128, g = (j % 128) / 32, l = j % 32;
+        int q = (b[16 + 32 * n + l] >> (2 * g)) & 3;
+        int sc = b[8 * n + 2 * g + l / 16];
+        return load_f16(b + 80) * (float) (sc & 0xF) * (float) q - load_f16(b + 82) * (float) (sc >> 4);
+    }
+    static __device__ __forceinline__ void load(const uint8_t *b, int sb, WSub &w) {
+        int n = sb / 4, g = sb % 4;
+#pragma unroll
+        for (int i = 0; i < 8; i++) w.v[i] = (load_int_b4(b + 16 + 32 * n + 4 * i) >> (2 * g)) & 0x03030303;
+        float d = load_f16(b + 80);
+        w.d0 = d * (float) (b[2 * sb] & 0xF);
+        w.d1 = d * (float) (b[2 * sb + 1] & 0xF);
+        w.m = 0.0f;
+    }
+    // factors of the activation sums of the first and the last 16 quants of sub-block sb: −dmin·min
+    static __device__ __forceinline__ void load_mins(const uint8_t *b, int sb, float &m0, float &m1) {
+        float dmin = load_f16(b + 82);
+        m0 = -dmin * (float) (b[2 * sb] >> 4);
+        m1 = -dmin * (float) (b[2 * sb + 1] >> 4);
+    }
+};
+
+// Q3_K: hmask[32] @0, qs[64] @32, scales[12] @96 (16 6-bit scales), d @108. Half n = sb/4, group g = sb%4
+// (dequantize_row_q3_K): element l of the group: q = ((qs[32n + l] >> 2g) & 3) − (bit sb of hmask[l] ? 0 : 4), value
+// d·(sc[2sb + l/16] − 32)·q; scale k: low 4 bits (scales[k%8] >> 4(k/8)) & 0xF, high 2 bits (scales[8 + k%4] >> 2(k/4)) & 3.
+struct TQ3_K {
+    static constexpr int QK = 256, BYTES = 110;
+    static __device__ __forceinline__ int scale(const uint8_t *b, int k) {
+        const uint8_t *s = b + 96;
+        return (((s[k % 8] >> (4 * (k / 8))) & 0xF) | (((s[8 + k % 4] >> (2 * (k / 4))) & 3) << 4)) - 32;
+    }
+    static __device__ __forceinline__ float get(const uint8_t *row, int i) {
+        const uint8_t *b = row + (i / 256) * BYTES;
+        int j = i % 256, n = j / 128, g = (j % 128) / 32, l = j % 32, sb = 4 * n + g;
+        int q = ((b[32 + 32 * n + l] >> (2 * g)) & 3) - (((b[l] >> sb) & 1) ? 0 : 4);
+        return load_f16(b + 108) * (float) scale(b, 2 * sb + l / 16) * (float) q;
+    }
+    static __device__ __forceinline__ void load(const uint8_t *b, int sb, WSub &w) {
+        int n = sb / 4, g = sb % 4;
+#pragma unroll
+        for (int i = 0; i < 8; i++) {
+            int lo = (load_int_b2(b + 32 + 32 * n + 4 * i) >> (2 * g)) & 0x03030303;
+            int hi = ((load_int_b2(b + 4 * i) >> sb) & 0x01010101) << 2;
+            w.v[i] = __vsubss4(lo | hi, 0x04040404);  // q − 4 where the high bit is clear, signed bytes
+        }
+        float d = load_f16(b + 108);
+        w.d0 = d * (float) scale(b, 2 * sb);
+        w.d1 = d * (float) scale(b, 2 * sb + 1);
+        w.m = 0.0f;
+    }
+};
+
+// Types whose mins change every 16 quants (Q2_K): mul_mv_q adds the per-half min terms from T::load_mins.
+template <typename T> struct MinsPer16 { static constexpr bool value = false; };
+template <> struct MinsPer16<TQ2_K> { static constexpr bool value = true; };
+
 // Q4_K: d @0, dmin @2, scales[12] @4, qs[128] @16. Sub-block sb = 2c+h (c = 64-element chunk, h = high nibble):
 // y[64c + 32h + l] = d·sc(sb)·q − dmin·mn(sb), q = (qs[32c+l] >> 4h) & 0xF (dequantize_row_q4_K).
 struct TQ4_K {
