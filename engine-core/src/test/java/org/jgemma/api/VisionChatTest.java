@@ -8,8 +8,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.Arrays;
 import java.util.List;
 import org.jgemma.chat.ChatMessage;
-import org.jgemma.gguf.GgufFile;
-import org.jgemma.gguf.GgufWriter;
 import org.jgemma.testing.Fixtures;
 import org.jgemma.vision.ImageFormatException;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,22 +22,12 @@ import org.junit.jupiter.api.Test;
 class VisionChatTest {
     static Path dir, model;
     static final int[] LLAMA_CPP_PROMPT = {2, 105, 2364, 107, 255999, -1, 256000, 82858, 506, 2471, 236761, 106, 107, 105, 4368, 107};
-    static final int[] LLAMA_CPP_GREEDY = {26996, 235192, 124182, 3759, 171977, 124182, 76578, 24179};
+    static final int[] LLAMA_CPP_GREEDY = org.jgemma.testing.VisionFixture.LLAMA_CPP_GREEDY;
 
     @BeforeAll
-    static void build() throws Exception {
-        dir = Fixtures.cacheDir().resolve("vision-chat");
-        Files.createDirectories(dir);
-        model = dir.resolve("gemma3v-tiny.gguf");
-        try (GgufFile text = GgufFile.open(Fixtures.file("vision/gemma3v-text-rows.gguf"));
-             GgufFile vocab = GgufFile.open(Fixtures.file("gemma3-vocab.gguf"))) {
-            GgufWriter w = new GgufWriter().putAll(text.metadata());
-            vocab.metadata().forEach((k, v) -> { if (k.startsWith("tokenizer.")) w.put(k, v); });
-            for (var t : text.tensors()) w.addTensor(t.name(), t.type(), t.ne(), t.data());
-            w.write(model);
-        }
-        Files.copy(Fixtures.file("vision/gemma3v-tiny-mmproj-f32.gguf"), dir.resolve("gemma3v-tiny-mmproj-f32.gguf"),
-                StandardCopyOption.REPLACE_EXISTING);
+    static void build() {
+        model = org.jgemma.testing.VisionFixture.model();
+        dir = model.getParent();
     }
 
     static Model open() throws Exception {
