@@ -556,12 +556,14 @@ public final class Gemma3Model {
             seqs0 = this;
             seqs0hook = hook;
             try {
-                Runnable step = lastLogits ? () -> { blocks(w, n, null); lastRowLogits(w, n); } : () -> blocks(w, n, null);
                 if (hook == null && n == 1 && lastLogits) { // the decode step: recorded once, replayed every token
                     recorded = true;
-                    backend.runStep(decodeKey, step);
+                    backend.runStep(decodeKey, decodeStep); // a Runnable made once: the token loop allocates nothing
+                } else if (lastLogits) {
+                    blocks(w, n, null);
+                    lastRowLogits(w, n);
                 } else {
-                    step.run();
+                    blocks(w, n, null);
                 }
             } finally {
                 seqs0 = null;
@@ -570,6 +572,13 @@ public final class Gemma3Model {
             position += n;
             highWater = Math.max(highWater, position);
         }
+
+        /** One token through the blocks plus its logits and argmax: what {@link #runLayers} records as the decode step. */
+        private final Runnable decodeStep = () -> {
+            Workspace w = ws();
+            blocks(w, 1, null);
+            lastRowLogits(w, 1);
+        };
 
         /** Logits of the last of n rows into logits row 0, softcapped if the file says so, and their argmax. */
         private void lastRowLogits(Workspace w, int n) {

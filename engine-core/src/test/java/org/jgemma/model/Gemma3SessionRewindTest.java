@@ -64,12 +64,12 @@ class Gemma3SessionRewindTest {
 
     @Test
     void decodeStepsIntoACallerArrayAllocateNoMoreThanAConstant() {
-        Gemma3Model m = Gemma3Model.load(file, backend, new Gemma3Model.Options(128, 16, false));
+        Gemma3Model m = Gemma3Model.load(file, backend, new Gemma3Model.Options(512, 16, false));
         Gemma3Model.Session s = m.newSession();
         float[] logits = new float[m.vocabSize()];
         int[] one = new int[1];
         s.forward(prompt, 0, prompt.length, logits);
-        for (int i = 0; i < 5; i++) { // warm up (step keys, lambdas, JIT)
+        for (int i = 0; i < 100; i++) { // warm up (step keys, lambdas, JIT: on a loaded machine C2 may take dozens of steps)
             one[0] = argmax(logits);
             s.forward(one, 0, 1, logits);
         }
