@@ -174,6 +174,15 @@ public final class Model implements AutoCloseable {
         return v.encode(image, mode);
     }
 
+    /**
+     * The token ids of a conversation with images, rendered and cut as llama-mtmd-cli does (with the model turn opened):
+     * image soft tokens are negative placeholder ids, and {@code imagesOut} receives each image's embeddings under its
+     * first placeholder (the image runs from there for {@code embeddings.length} ids).
+     */
+    public int[] encodeChat(List<ChatMessage> conversation, java.util.Map<Integer, float[][]> imagesOut) {
+        return ImagePrompt.encode(this, conversation, false, ImagePrompt.newCache(), imagesOut);
+    }
+
     synchronized void closeVision() {
         if (visionFile != null) visionFile.close();
         visionFile = null;
@@ -436,6 +445,11 @@ public final class Model implements AutoCloseable {
                 scheduler.exclusive(() -> s.evaluateEach(ids, sink));
             }
 
+            @Override
+            public void evaluateImage(float[][] embeddings) {
+                scheduler.exclusive(() -> s.evaluateImage(embeddings));
+            }
+
             @Override public void reset() { s.reset(); }
 
             @Override
@@ -472,6 +486,14 @@ public final class Model implements AutoCloseable {
 
         /** Logits of the last position of {@code ids} into {@code logits}. */
         void evaluate(int[] ids, float[] logits);
+
+        /**
+         * One image's soft-token embeddings ({@link #encodeImage}) at the next positions, bidirectional among themselves
+         * (as llama.cpp decodes a Gemma 3 image chunk); no logits.
+         */
+        default void evaluateImage(float[][] embeddings) {
+            throw new UnsupportedOperationException("this sequence cannot evaluate images");
+        }
 
         void reset();
 
