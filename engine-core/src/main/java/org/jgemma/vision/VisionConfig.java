@@ -48,7 +48,7 @@ public record VisionConfig(Layout layout, int nEmbd, int nFf, int nLayer, int nH
         return f.has("clip.vision.embedding_length") || f.has("gemma3.vision.embedding_length");
     }
 
-    /** Reads the config of the tower in {@code f}; {@code textEmbd} is the text model's width (-1: not checked here). */
+    /** Reads the config of the tower in {@code f} (either layout) and checks it against the tensors. */
     public static VisionConfig from(GgufFile f) {
         try {
             return read(f);
