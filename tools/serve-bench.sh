@@ -25,7 +25,7 @@ log=$dir/serve.log
 # its own process group, so that stopping it stops the launcher and the JVM under it
 setsid "$root/bin/jgemma" serve --port 0 --no-ollama-store --models "$dir" --parallel "$parallel" --backend "$backend" 2>"$log" &
 pid=$!
-trap 'rc=$?; kill -- -$pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"; exit $rc' EXIT
+trap 'rc=$?; kill -- -$pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$dir"; exit $rc' EXIT
 for _ in $(seq 600); do grep -q 'listening on' "$log" && break; sleep 0.1; done
 url=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | head -1)
 [ -n "$url" ] || { cat "$log" >&2; exit 1; }

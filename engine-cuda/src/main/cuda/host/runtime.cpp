@@ -357,14 +357,16 @@ static void run_block(Worker &w, long long index) {
 struct Pool {
     std::mutex m;
     std::condition_variable wake, done;
-    Launch *job = nullptr;
+    Launch *job = nullptr;  // the grid being run, null between grids
     unsigned long long generation = 0;
-    int busy = 0;
-    int threads = 0;  // besides the caller
+    int active = 0;   // helpers inside the current grid
+    int threads = 0;  // helpers started (besides the caller)
 };
 
 static Pool *pool = new Pool();  // never destroyed: its threads are detached and outlive static destructors
 static std::atomic<int> wanted_threads{0};
+// Grids smaller than this run on the calling thread alone: waking a helper costs more than a few blocks.
+static const long long MIN_PARALLEL_BLOCKS = 8;
 
 static void work(Launch *l) {
     if (!worker_of_thread) worker_of_thread = new Worker();
@@ -377,6 +379,8 @@ static void work(Launch *l) {
     }
 }
 
+// A helper joins a grid only while the caller has not finished it (job != null), so the caller never waits for a
+// helper the OS has not scheduled yet: it runs the blocks itself and waits only for helpers that took some.
 static void pool_thread() {
     unsigned long long seen = 0;
     for (;;) {
@@ -386,10 +390,12 @@ static void pool_thread() {
             pool->wake.wait(g, [&] { return pool->generation != seen; });
             seen = pool->generation;
             l = pool->job;
+            if (!l) continue;
+            pool->active++;
         }
         work(l);
         std::lock_guard<std::mutex> g(pool->m);
-        if (--pool->busy == 0) pool->done.notify_all();
+        if (--pool->active == 0) pool->done.notify_all();
     }
 }
 
@@ -397,7 +403,7 @@ static void run_launch(Launch *l) {
     int want = wanted_threads.load();
     if (want <= 0) want = (int) std::thread::hardware_concurrency();
     int helpers = (int) std::min<long long>(want - 1, l->nblocks - 1);
-    if (helpers <= 0) {
+    if (helpers <= 0 || l->nblocks < MIN_PARALLEL_BLOCKS) {
         work(l);
         return;
     }
@@ -408,13 +414,13 @@ static void run_launch(Launch *l) {
             pool->threads++;
         }
         pool->job = l;
-        pool->busy = pool->threads;
         pool->generation++;
     }
     pool->wake.notify_all();
     work(l);
     std::unique_lock<std::mutex> g(pool->m);
-    pool->done.wait(g, [] { return pool->busy == 0; });
+    pool->job = nullptr;
+    pool->done.wait(g, [] { return pool->active == 0; });
 }
 
 }  // namespace hc

@@ -19,6 +19,7 @@ import org.jgemma.api.GenerationOptions;
 import org.jgemma.api.Model;
 import org.jgemma.api.ModelOptions;
 import org.jgemma.api.Session;
+import org.jgemma.cuda.CudaBackend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -73,15 +74,20 @@ final class BenchCommand implements Callable<Integer> {
                 seq.evaluate(ids, logits);
                 return nPrompt * 1e9 / (System.nanoTime() - t0);
             }) : null;
+            boolean cuda = m.backendName().equals("cuda") && parallel <= 0;  // per token of one sequence
+            long[] launches = new long[1];  // kernel launches of the last tg run (CUDA: counted by its driver)
             double[] tg = nGen > 0 && parallel > 0 ? measure(() -> parallelTg(m, rnd.nextLong())) : nGen > 0 ? measure(() -> {
                 seq.reset();
                 int[] one = new int[1];
+                long l0 = cuda ? CudaBackend.totalKernelLaunches() : 0;
                 long t0 = System.nanoTime();
                 for (int i = 0; i < nGen; i++) {
                     one[0] = rnd.nextInt(m.vocabSize());
                     seq.evaluate(one, logits);
                 }
-                return nGen * 1e9 / (System.nanoTime() - t0);
+                double tps = nGen * 1e9 / (System.nanoTime() - t0);
+                if (cuda) launches[0] = CudaBackend.totalKernelLaunches() - l0;
+                return tps;
             }) : null;
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
@@ -95,12 +101,22 @@ final class BenchCommand implements Callable<Integer> {
                 if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
                 if (tg != null) o.set("tg", result(mapper, nGen, tg));
                 if (parallel > 0) o.put("parallel", parallel);
+                if (cuda && tg != null) {
+                    // one decode token = one replay of the recorded step (a CUDA graph); this many kernels in it
+                    o.put("launches_per_token", (double) launches[0] / nGen);
+                    o.put("cuda_driver", CudaBackend.configuredDriver());
+                    o.put("decode_step", "recorded once, replayed as one graph launch per token");
+                }
                 out.println(mapper.writeValueAsString(o));
             } else {
                 out.println("| model | backend | test | t/s |");
                 out.println("| --- | --- | --: | --: |");
                 if (pp != null) row(out, Cli.label(model, path), m, "pp" + nPrompt, pp);
                 if (tg != null) row(out, Cli.label(model, path), m, "tg" + nGen + (parallel > 0 ? " x" + parallel : ""), tg);
+                if (cuda && tg != null) {
+                    spec.commandLine().getErr().printf(Locale.ROOT, "cuda (%s driver): %.1f kernel launches per generated token%n",
+                            CudaBackend.configuredDriver(), (double) launches[0] / nGen);
+                }
             }
         }
         return 0;

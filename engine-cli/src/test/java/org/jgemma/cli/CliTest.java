@@ -109,6 +109,31 @@ class CliTest {
         assertTrue(j.get("tg").get("tokens_per_second").get("stddev").asDouble() >= 0);
     }
 
+    /** bench --backend cuda on the host driver (the CUDA kernels on the CPU): launches per token counted by the driver. */
+    @Test
+    void benchOnTheCudaHostDriverReportsLaunchesPerToken() throws Exception {
+        String saved = System.getProperty("jgemma.cuda.driver");
+        System.setProperty("jgemma.cuda.driver", "host");
+        try {
+            Result devices = run("devices");
+            assertTrue(devices.out().contains("host driver"), devices.out());
+            Result r = run("bench", Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString(), "-p", "4", "-n", "3", "-r", "1",
+                    "--warmup", "1", "--backend", "cuda", "--json");
+            org.junit.jupiter.api.Assumptions.assumeFalse(r.err().contains("CUDA host library was not built") && System.getenv("CI") == null,
+                    "the CUDA host library was not built here (no g++)");
+            assertEquals(0, r.code(), r.err());
+            JsonNode j = new ObjectMapper().readTree(r.out());
+            assertEquals("cuda", j.get("backend").asText());
+            assertEquals("host", j.get("cuda_driver").asText());
+            double perToken = j.get("launches_per_token").asDouble();
+            // embed + 28 a layer + copy, norm, quantize, mat-vec, argmax (CudaStepReplayTest breaks it down)
+            assertEquals(0, (perToken - 6) % 28, 1e-9, "launches per token " + perToken);
+        } finally {
+            if (saved == null) System.clearProperty("jgemma.cuda.driver");
+            else System.setProperty("jgemma.cuda.driver", saved);
+        }
+    }
+
     @Test
     void runWithTheEmbeddedModelGeneratesAndSaysItIsRandom() {
         Result r = run("run", "Hello there", "--num-predict", "4", "--seed", "1", "--backend", "reference", "--verbose");

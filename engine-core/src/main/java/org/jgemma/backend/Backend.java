@@ -170,7 +170,9 @@ public interface Backend extends AutoCloseable {
     /**
      * Runs the ops that {@code step} issues. A backend may record them the first time a given {@code key} is seen
      * and replay the recording afterwards (a CUDA graph): the ops must then read every changing value from
-     * device buffers. The default runs {@code step} directly.
+     * device buffers. The default runs {@code step} directly. Callers record only steps that repeat with the same
+     * shapes and buffers (Gemma3Model: each session's one-token decode step, one key per session) and
+     * {@link #forgetStep} every key before freeing the buffers it reads, so recordings stay bounded by the open sessions.
      */
     default void runStep(Object key, Runnable step) {
         step.run();

@@ -58,6 +58,15 @@ public class Gemma3FixtureTest {
         };
     }
 
+    /**
+     * Fraction of rows whose argmax must agree with the nearer reference: 0.95 by default. A backend whose activations
+     * are quantized differently from llama.cpp's CPU path may override it for formats with no HF reference (then the
+     * only reference carries llama.cpp's own activation rounding, and near-tied logits of a random model flip).
+     */
+    protected double argmaxFloor(String fmt, boolean hasExact) {
+        return 0.95;
+    }
+
     /** The reference backend measures max 5e-6 against HF on every format with an exact reference. */
     protected double exactBudget(String fmt) {
         return 1e-3;
@@ -164,7 +173,8 @@ public class Gemma3FixtureTest {
                 assertTrue(dEx.max() <= exactBudget(fmt), () -> model + " " + fmt + " vs HF: " + dEx + " > " + exactBudget(fmt));
             }
             Diff nearer = dExp == null ? dEx : dEx == null ? dExp : (dEx.max() <= dExp.max() ? dEx : dExp);
-            assertTrue(nearer.argmaxAgreement() >= 0.95, () -> model + " " + fmt + ": argmax agreement " + nearer);
+            double floor = argmaxFloor(fmt, exact != null);
+            assertTrue(nearer.argmaxAgreement() >= floor, () -> model + " " + fmt + ": argmax agreement " + nearer + " < " + floor);
 
             boolean eqExp = expected != null && Arrays.equals(run.generated(), expected.generated());
             boolean eqEx = exact != null && Arrays.equals(run.generated(), exact.generated());

@@ -218,16 +218,9 @@ final class Matmul implements WorkerPool.Task {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
         } else {
             int rows = (int) w.rows();
-            boolean four = QuantDotMulti.supports(t);
             for (int r = r0; r < r1; r++) {
-                int tok = 0;
-                // several tokens (a decode step of several sequences): each weight row unpacked once per 4 tokens;
-                // 2 or 3 tokens repeat the last one (same result, written twice)
-                for (; four && tok < n && n - tok >= 2; tok += 4) {
-                    int a = tok, b = tok + 1, c = Math.min(tok + 2, n - 1), d = Math.min(tok + 3, n - 1);
-                    QuantDotMulti.dot4(t, seg, rb * r, acts, a, b, c, d, k, out, a * rows + r, b * rows + r, c * rows + r, d * rows + r);
-                }
-                for (; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+                // several tokens (a decode step of several sequences): the row's bytes come from the cache after the first
+                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
             }
         }
     }

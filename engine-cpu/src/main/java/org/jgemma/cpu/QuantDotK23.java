@@ -56,7 +56,7 @@ final class QuantDotK23 {
             acc = fmaS(isum, h(w, o + 80) * dy, acc);
             mins += h(w, o + 82) * dy * summs;
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins;
+        return Lanes.sum(acc) - mins;
     }
 
     /**
@@ -87,6 +87,6 @@ final class QuantDotK23 {
             }
             acc = fmaS(isum, h(w, o + 108) * a.d[da + b], acc);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        return Lanes.sum(acc);
     }
 }

@@ -50,7 +50,7 @@ public final class CudaBackend implements Backend {
     private final Map<Object, Integer> seen = new HashMap<>();
     private final Scratch q8qs = new Scratch("q8_1 quants"), q8ds = new Scratch("q8_1 factors"),
             faAcc = new Scratch("attention partial sums"), faMs = new Scratch("attention partial maxima");
-    private long weightBytes, kvBytes, bufferBytes;
+    private long weightBytes, kvBytes, bufferBytes, scratchBytes;
     private Object capturing;
     private boolean closed;
 
@@ -77,6 +77,11 @@ public final class CudaBackend implements Backend {
     /** Kernel launches executed by this backend so far (eager ones, plus each kernel of each graph replay). */
     public long kernelLaunches() {
         return kernels.launches();
+    }
+
+    /** The driver {@code --backend cuda} uses here: "host" (JGEMMA_CUDA_DRIVER=host, the kernels on the CPU) or "jcuda". */
+    public static String configuredDriver() {
+        return CudaBackendProvider.driverKind();
     }
 
     /** Kernel launches executed by every CUDA backend of this process (what {@code bench --json} reports per token). */
@@ -396,7 +401,10 @@ public final class CudaBackend implements Backend {
         return true;
     }
 
-    /** Device bytes held: weights, buffers, KV caches and the backend's scratch (which does not grow per session). */
+    /**
+     * Device bytes held for the caller: weights, buffers and KV caches. The backend's scratch (q8_1 activations,
+     * attention partials: sized by the largest batch seen, and kept for recorded steps) is not counted.
+     */
     @Override
     public long allocatedBytes() {
         lock.lock();
@@ -451,7 +459,7 @@ public final class CudaBackend implements Backend {
             graphs.clear();
             for (var e : allocations.entrySet()) attempt(errors, () -> driver.free(e.getKey(), e.getValue().what()));
             allocations.clear();
-            allocatedBytes = 0;
+            allocatedBytes = scratchBytes = 0;
             attempt(errors, driver::close);
             if (!errors.isEmpty()) {
                 RuntimeException first = errors.getFirst();
@@ -498,6 +506,8 @@ public final class CudaBackend implements Backend {
             long size = Math.max(bytes, s.bytes + s.bytes / 2);
             s.ptr = alloc(size, "scratch " + s.name);
             s.bytes = size;
+            allocatedBytes -= size;  // the backend's own, grown by the largest batch seen: not the caller's memory
+            scratchBytes += size;
         }
         return s.ptr;
     }

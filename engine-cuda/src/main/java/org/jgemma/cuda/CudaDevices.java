@@ -109,7 +109,7 @@ final class CudaDevices {
             List<DeviceInfo> out = new ArrayList<>();
             for (Device d : list()) {
                 out.add(new DeviceInfo(d.index(), d.name(), d.memory(), "compute capability " + d.capability()
-                        + (d.capable() ? "" : " (too old, need " + MIN_MAJOR + "." + MIN_MINOR + "+)")));
+                        + (d.capable() ? "" : " (too old, need " + MIN_MAJOR + "." + MIN_MINOR + "+)") + ", driver jcuda"));
             }
             return out;
         } catch (RuntimeException | LinkageError e) {

@@ -28,6 +28,21 @@ class CudaBackendProviderTest {
         return dirs.stream().anyMatch(d -> !d.isEmpty() && Files.exists(Path.of(d, "libcuda.so.1")));
     }
 
+    /** These tests are about the JCuda (GPU) driver, whatever jgemma.cuda.driver the build set. */
+    private static String saved;
+
+    @org.junit.jupiter.api.BeforeEach
+    void jcuda() {
+        saved = System.getProperty(CudaBackendProvider.PROPERTY);
+        System.setProperty(CudaBackendProvider.PROPERTY, "jcuda");
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void restore() {
+        if (saved == null) System.clearProperty(CudaBackendProvider.PROPERTY);
+        else System.setProperty(CudaBackendProvider.PROPERTY, saved);
+    }
+
     @Test
     void foundByServiceLoaderWithPriority100() {
         BackendProvider p = Backends.providers().stream().filter(x -> x.name().equals("cuda")).findFirst().orElse(null);

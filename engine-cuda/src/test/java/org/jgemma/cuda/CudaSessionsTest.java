@@ -17,7 +17,7 @@ class CudaSessionsTest {
 
     @Test
     void sessionsAndGenerateCallsGiveBackAllTheirDeviceMemory() throws Exception {
-        SessionChecks.lifecycle("cuda", "tiny/gemma3-tiny-f32.gguf", 60);
+        SessionChecks.lifecycle("cuda", "tiny/gemma3-tiny-f32.gguf", 20);
     }
 
     @Test

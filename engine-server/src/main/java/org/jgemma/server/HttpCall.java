@@ -34,6 +34,17 @@ final class HttpCall {
 
     boolean openAi() { return openAi; }
 
+    /** Sets a response header (before the answer starts). */
+    void responseHeader(String name, String value) {
+        ex.getResponseHeaders().set(name, value);
+    }
+
+    /** An answer without a body (a CORS preflight's 204). */
+    void sendEmpty(int status) throws IOException {
+        answered = true;
+        ex.sendResponseHeaders(status, -1);
+    }
+
     boolean answered() { return answered; }
 
     /** The body, at most the configured size (413 beyond it, told by Content-Length or found while reading). */

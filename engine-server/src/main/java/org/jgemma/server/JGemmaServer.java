@@ -98,6 +98,17 @@ public final class JGemmaServer implements AutoCloseable {
         return registry.snapshot().stream().mapToLong(e -> e.getKey().model().allocatedBytes()).sum();
     }
 
+    /** Steps the loaded models' schedulers ran and the decode rows in them (rows / steps: the mean decode batch). */
+    public long[] stepStatistics() {
+        long steps = 0, rows = 0;
+        for (var e : registry.snapshot()) {
+            long[] st = e.getKey().model().stepStatistics();
+            steps += st[0];
+            rows += st[1];
+        }
+        return new long[] {steps, rows};
+    }
+
     /** Requests generating now, over all loaded models. */
     public int runningGenerations() {
         return registry.snapshot().stream().mapToInt(e -> e.getKey().running()).sum();
@@ -146,6 +157,7 @@ public final class JGemmaServer implements AutoCloseable {
         String method = call.method();
         String path = call.path();
         checkHost(call);
+        if (cors(call)) return;
         boolean open = path.equals("/") || path.equals("/ui") || path.equals("/ui/");
         if (!open) checkKey(call);
         switch (path) {
@@ -214,6 +226,61 @@ public final class JGemmaServer implements AutoCloseable {
         }
         if (h.equals("localhost") || h.endsWith(".localhost") || h.equals("::1") || h.startsWith("127.") || h.equals(cfg.host())) return;
         throw new ApiException(403, "host '" + truncate(host) + "' is not allowed: the server listens on loopback only", "forbidden_host");
+    }
+
+    /** Ollama's CORS headers (server/routes.go, gin-contrib/cors), sent with every allowed cross-origin answer. */
+    private static final String ALLOW_HEADERS = "Authorization, Content-Type, User-Agent, Accept, X-Requested-With, OpenAI-Beta, "
+            + "x-stainless-arch, x-stainless-async, x-stainless-custom-poll-interval, x-stainless-helper-method, x-stainless-lang, "
+            + "x-stainless-os, x-stainless-package-version, x-stainless-poll-helper, x-stainless-retry-count, x-stainless-runtime, "
+            + "x-stainless-runtime-version, x-stainless-timeout";
+
+    /**
+     * Cross-origin requests as Ollama answers them: origins on localhost, 127.0.0.1 or 0.0.0.0 (any port), app://,
+     * file://, tauri://, vscode-webview://, vscode-file://, browser extensions, the page's own origin, and those of
+     * {@code OLLAMA_ORIGINS} (comma-separated, {@code *} wildcards) are allowed; others get 403. Answers a preflight
+     * ({@code OPTIONS}) and returns true when the request is done.
+     */
+    private boolean cors(HttpCall call) throws IOException {
+        String origin = call.header("Origin");
+        if (origin == null) {
+            if (!call.method().equals("OPTIONS")) return false;
+            call.responseHeader("Allow", "GET, HEAD, POST, DELETE, OPTIONS");
+            call.sendEmpty(204);
+            return true;
+        }
+        if (!originAllowed(origin, call.header("Host"))) {
+            throw new ApiException(403, "origin '" + truncate(origin) + "' is not allowed (add it to OLLAMA_ORIGINS)", "forbidden_origin");
+        }
+        call.responseHeader("Access-Control-Allow-Origin", origin);
+        call.responseHeader("Vary", "Origin");
+        if (!call.method().equals("OPTIONS")) return false;
+        call.responseHeader("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS");
+        call.responseHeader("Access-Control-Allow-Headers", ALLOW_HEADERS);
+        call.responseHeader("Access-Control-Max-Age", "43200");
+        call.sendEmpty(204);
+        return true;
+    }
+
+    private static final java.util.List<java.util.regex.Pattern> ORIGINS = origins();
+
+    private static java.util.List<java.util.regex.Pattern> origins() {
+        java.util.List<String> globs = new java.util.ArrayList<>();
+        String env = System.getenv("OLLAMA_ORIGINS");
+        if (env != null) for (String o : env.split(",")) if (!o.isBlank()) globs.add(o.strip());
+        for (String h : new String[] {"localhost", "127.0.0.1", "0.0.0.0", "[::1]"}) {
+            globs.addAll(java.util.List.of("http://" + h, "https://" + h, "http://" + h + ":*", "https://" + h + ":*"));
+        }
+        globs.addAll(java.util.List.of("app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*",
+                "chrome-extension://*", "moz-extension://*", "safari-web-extension://*"));
+        return globs.stream().map(g -> java.util.regex.Pattern.compile(
+                java.util.Arrays.stream(g.split("\\*", -1)).map(java.util.regex.Pattern::quote)
+                        .collect(java.util.stream.Collectors.joining(".*")), java.util.regex.Pattern.CASE_INSENSITIVE)).toList();
+    }
+
+    static boolean originAllowed(String origin, String host) {
+        if (host != null && (origin.equalsIgnoreCase("http://" + host) || origin.equalsIgnoreCase("https://" + host))) return true;
+        for (java.util.regex.Pattern p : ORIGINS) if (p.matcher(origin).matches()) return true;
+        return false;
     }
 
     private void checkKey(HttpCall call) {

@@ -67,6 +67,7 @@ class LoadTest {
                 }
             }
         }
+        long[] st0 = ts.server.stepStatistics();
         long t0 = System.nanoTime();
         List<CompletableFuture<String>> got = new ArrayList<>();
         for (int i = 0; i < n; i++) {
@@ -90,8 +91,9 @@ class LoadTest {
             }));
         }
         for (int i = 0; i < n; i++) assertEquals(expected.get(i), got.get(i).get(), "chat " + i + " (" + models.get(i) + ", " + prompts.get(i) + ")");
-        System.err.printf("LoadTest: %d concurrent streaming chats (%d tokens each, --parallel 4) in %.1f s%n", n, tokens,
-                (System.nanoTime() - t0) / 1e9);
+        long[] st1 = ts.server.stepStatistics();
+        System.err.printf("LoadTest: %d concurrent streaming chats (%d tokens each, --parallel 4) in %.1f s; %d steps, %d decode rows%n",
+                n, tokens, (System.nanoTime() - t0) / 1e9, st1[0] - st0[0], st1[1] - st0[1]);
     }
 
     @Test

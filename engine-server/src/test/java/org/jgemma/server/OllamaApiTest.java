@@ -195,6 +195,26 @@ class OllamaApiTest {
     }
 
     @Test
+    void corsAsOllama() throws Exception {
+        java.net.http.HttpRequest pre = java.net.http.HttpRequest.newBuilder(ts.uri("/api/chat"))
+                .method("OPTIONS", java.net.http.HttpRequest.BodyPublishers.noBody())
+                .header("Origin", "http://localhost:3000").header("Access-Control-Request-Method", "POST").build();
+        HttpResponse<String> r = ts.http.send(pre, HttpResponse.BodyHandlers.ofString());
+        assertEquals(204, r.statusCode());
+        assertEquals("http://localhost:3000", r.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
+        assertTrue(r.headers().firstValue("Access-Control-Allow-Headers").orElse("").contains("Authorization"));
+        java.net.http.HttpRequest tags = java.net.http.HttpRequest.newBuilder(ts.uri("/api/tags")).header("Origin", "app://obsidian.md").build();
+        r = ts.http.send(tags, HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode());
+        assertEquals("app://obsidian.md", r.headers().firstValue("Access-Control-Allow-Origin").orElse(""));
+        java.net.http.HttpRequest evil = java.net.http.HttpRequest.newBuilder(ts.uri("/api/tags")).header("Origin", "https://evil.example").build();
+        r = ts.http.send(evil, HttpResponse.BodyHandlers.ofString());
+        assertEquals(403, r.statusCode());
+        assertTrue(r.headers().firstValue("Access-Control-Allow-Origin").isEmpty());
+        assertTrue(TestServer.json(r.body()).path("error").asText().contains("origin"));
+    }
+
+    @Test
     void errorsHaveOllamasShapeAndStatus() throws Exception {
         HttpResponse<String> r = ts.post("/api/generate", "{\"model\":\"nope:1b\",\"prompt\":\"x\"}");
         assertEquals(404, r.statusCode());
