@@ -18,9 +18,12 @@ import org.jgemma.api.Model;
 import org.jgemma.api.ModelOptions;
 import org.jgemma.api.Session;
 import org.jgemma.api.TokenListener;
+import org.jgemma.chat.ChatMessage;
 import org.jgemma.ollama.ModelReference;
 import org.jgemma.ollama.OllamaOptions;
 import org.jgemma.ollama.OllamaStore;
+import org.jgemma.vision.ImagePreprocessor;
+import org.jgemma.vision.RgbImage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -67,6 +70,17 @@ final class RunCommand implements Callable<Integer> {
             + " control tokens (as llama.cpp's server does); by default it stays text, so a message cannot end its turn")
     boolean parseSpecial;
 
+    @Option(names = "--image", paramLabel = "F", description = "show image file F (PNG, JPEG, BMP, GIF) with the prompt; repeatable")
+    List<Path> images = List.of();
+
+    @Option(names = "--mmproj", paramLabel = "FILE", description = "the vision projector (llama.cpp's mmproj GGUF); default: the"
+            + " one inside an Ollama model, else the one *mmproj*.gguf next to the model file")
+    Path mmproj;
+
+    @Option(names = "--image-preprocess", paramLabel = "pad|stretch", description = "how a non-square image is fitted: pad keeps"
+            + " the aspect ratio on black (llama.cpp, Ollama; default), stretch distorts it to the square (HF transformers)")
+    String imagePreprocess = "pad";
+
     @Mixin
     CommonOptions common;
 
@@ -83,6 +97,9 @@ final class RunCommand implements Callable<Integer> {
             Settings flags = new Settings(ModelReference.ofFile(Path.of("none")), sampling.options(), ctxSize, system, verbose);
             flags.generationOptions();
             flags.modelOptions(common);
+            ImagePreprocessor.Mode.parse(imagePreprocess);
+            if (!images.isEmpty() && raw) throw new IllegalArgumentException("--image needs the chat template; drop --raw");
+            if (mmproj != null && !Files.isRegularFile(mmproj)) throw new IllegalArgumentException("--mmproj " + mmproj + ": no such file");
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -102,8 +119,15 @@ final class RunCommand implements Callable<Integer> {
                     : Files.readString(Path.of(file), StandardCharsets.UTF_8);
         }
         Settings settings = new Settings(ref, sampling.options(), ctxSize, system, verbose);
+        List<RgbImage> shown = new java.util.ArrayList<>();
+        for (Path p : images) shown.add(RgbImage.read(p)); // a bad image fails here, before the model loads
+        if (!shown.isEmpty() && prompt == null) throw new IllegalArgumentException("--image needs a PROMPT (or --file) to go with it");
         if (prompt != null) {
             try (Model model = settings.open(common, err)) {
+                if (mmproj != null) model.useMmproj(mmproj);
+                model.setImagePreprocess(ImagePreprocessor.Mode.parse(imagePreprocess));
+                if (!shown.isEmpty()) model.vision(); // a missing or bad projector fails before generating
+                this.shownImages = shown;
                 oneShot(model, settings, prompt, out, err);
                 return 0;
             }
@@ -112,6 +136,8 @@ final class RunCommand implements Callable<Integer> {
         if (Cli.onTerminal()) return ChatRepl.interactive(model, settings, parseSpecial, common, out, err);
         return ChatRepl.lines(model, settings, parseSpecial, common, out, err);
     }
+
+    private List<RgbImage> shownImages = List.of();
 
     private void oneShot(Model model, Settings settings, String prompt, PrintWriter out, PrintWriter err) {
         TokenListener print = TokenListener.text(s -> {
@@ -126,7 +152,8 @@ final class RunCommand implements Callable<Integer> {
             }
         } else {
             try (ChatSession chat = model.newChat(settings.system(), parseSpecial)) {
-                r = chat.send(prompt, options, print);
+                r = shownImages.isEmpty() ? chat.send(prompt, options, print)
+                        : chat.send(new ChatMessage("user", prompt, shownImages), options, print);
             }
         }
         out.println();

@@ -33,6 +33,8 @@ import org.jgemma.chat.ChatMessage;
 public final class ChatSession implements AutoCloseable {
     private final Session session;
     private final boolean parseSpecialInContent;
+    /** Image embeddings by image (identity: a message's), so each image is encoded once per message. */
+    private final java.util.Map<org.jgemma.vision.RgbImage, float[][]> imageCache = ImagePrompt.newCache();
     private List<ChatMessage> history = new ArrayList<>();
     private Generation active;
     private int[] activePrompt;               // the rendered ids the active reply continues
@@ -88,6 +90,23 @@ public final class ChatSession implements AutoCloseable {
         return begin(all, options);
     }
 
+    /** Sends a user message that may show images ({@link ChatMessage#user(String, java.nio.file.Path...)}) and generates the reply. */
+    public GenerationResult send(ChatMessage userMessage, GenerationOptions options, TokenListener listener) {
+        Generation g = start(userMessage, options);
+        GenerationResult r = g.run(listener);
+        finishTurn(g);
+        return r;
+    }
+
+    /** As {@link #send(ChatMessage, GenerationOptions, TokenListener)}, pulled a piece at a time. */
+    public Generation start(ChatMessage userMessage, GenerationOptions options) {
+        if (!userMessage.role().equals("user")) throw new IllegalArgumentException("a message to send must be the user's");
+        if (active != null) finishTurn(active);
+        List<ChatMessage> all = new ArrayList<>(history);
+        all.add(userMessage);
+        return begin(all, options);
+    }
+
     /** As {@link #send(List, GenerationOptions, TokenListener)}, pulled a piece at a time. */
     public Generation start(List<ChatMessage> conversation, GenerationOptions options) {
         if (conversation.isEmpty() || !conversation.getLast().role().equals("user")) {
@@ -126,6 +145,12 @@ public final class ChatSession implements AutoCloseable {
     // ---- internals ----------------------------------------------------------------------------------------
 
     private int[] encode(List<ChatMessage> conversation) {
+        if (ImagePrompt.hasImages(conversation)) {
+            var found = new java.util.HashMap<Integer, float[][]>();
+            int[] ids = ImagePrompt.encode(session.model(), conversation, parseSpecialInContent, imageCache, found);
+            session.registerImages(found);
+            return ids;
+        }
         return session.model().codec().encodeChat(conversation, true, parseSpecialInContent);
     }
 

@@ -50,6 +50,8 @@ final class Gemma3Inference implements Inference {
 
         @Override public void evaluateEach(int[] ids, Model.LogitRows sink) { s.forwardEach(ids, sink::rows); }
 
+        @Override public void evaluateImage(float[][] embeddings) { s.forwardImage(embeddings); }
+
         @Override public void reset() { s.reset(); }
 
         @Override public void close() { s.close(); }

@@ -38,12 +38,12 @@ public final class Generation implements Iterator<String>, AutoCloseable {
         this.sampler = new Sampler(session.vocabSize(), options.sampling());
         int[] history = session.history();
         for (int i = Math.max(0, history.length - options.sampling().penaltyLastN()); i < history.length; i++) {
-            sampler.accept(history[i]);
+            if (history[i] >= 0) sampler.accept(history[i]); // image soft tokens are negative placeholders
         }
         long t0 = System.nanoTime();
         int expected = promptIds.length + (session.pending() >= 0 ? 1 : 0);
         this.promptTokens = session.evaluatePrompt(promptIds, options.promptProgress());
-        for (int id : promptIds) sampler.accept(id);
+        for (int id : promptIds) if (id >= 0) sampler.accept(id);
         this.startNanos = System.nanoTime();
         this.promptNanos = startNanos - t0;
         if (promptTokens < expected || session.cancelRequested()) {

@@ -56,6 +56,14 @@ interface Inference extends AutoCloseable {
         /** Evaluates {@code ids}, handing every position's logits to {@code sink} a few rows at a time. */
         void evaluateEach(int[] ids, Model.LogitRows sink);
 
+        /**
+         * Evaluates one image's soft-token embeddings ({@code [n][n_embd]}, unscaled) at the next positions, with
+         * bidirectional attention among them; no logits. Default: this inference cannot take images.
+         */
+        default void evaluateImage(float[][] embeddings) {
+            throw new UnsupportedOperationException("this model cannot evaluate images");
+        }
+
         /** Back to position 0. */
         void reset();
 

@@ -84,6 +84,111 @@ public final class Model implements AutoCloseable {
         this.cleanable = CLEANER.register(this, closer);
     }
 
+    // ---- vision ---------------------------------------------------------------------------------------------
+
+    private Path mmproj;                       // set by useMmproj; null: embedded tower or one found next to the model
+    private org.jgemma.gguf.GgufFile visionFile; // the mmproj file, when the tower is not in the model file
+    private org.jgemma.vision.VisionModel vision;
+    private org.jgemma.vision.ImagePreprocessor.Mode imagePreprocess = org.jgemma.vision.ImagePreprocessor.Mode.PAD;
+
+    /** Takes the vision tower from llama.cpp's mmproj GGUF {@code file} (before the first image). */
+    public synchronized void useMmproj(Path file) {
+        if (vision != null) throw new IllegalStateException("the vision tower is already loaded");
+        this.mmproj = file;
+    }
+
+    /** How non-square images are fitted: {@code PAD} (llama.cpp, Ollama; the default) or {@code STRETCH} (HF transformers). */
+    public synchronized void setImagePreprocess(org.jgemma.vision.ImagePreprocessor.Mode mode) {
+        this.imagePreprocess = java.util.Objects.requireNonNull(mode, "mode");
+    }
+
+    /** Whether this model can take images without further setup (a tower in its file, an mmproj given or next to it). */
+    public synchronized boolean hasVision() {
+        if (vision != null || mmproj != null) return true;
+        if (file == null) return false;
+        return org.jgemma.vision.VisionConfig.present(file) || findMmproj(file.path()) != null;
+    }
+
+    /**
+     * The vision tower, loaded on first use: from the mmproj given to {@link #useMmproj}, else from the model file (an
+     * Ollama blob embeds it), else from the one {@code *mmproj*.gguf} file in the model's folder (llama.cpp's naming).
+     */
+    public synchronized org.jgemma.vision.VisionModel vision() throws IOException {
+        if (vision != null) return vision;
+        if (file == null) throw new IllegalStateException("images need a model opened from a GGUF file");
+        Path p = mmproj;
+        if (p == null && org.jgemma.vision.VisionConfig.present(file)) {
+            vision = checkWidth(org.jgemma.vision.VisionModel.load(file), file.path());
+            return vision;
+        }
+        if (p == null) p = findMmproj(file.path());
+        if (p == null) {
+            throw new org.jgemma.model.ModelFormatException(file.path().getFileName() + " has no vision tower (no gemma3.vision.* keys) and"
+                    + " no *mmproj*.gguf lies next to it: pass the projector file (--mmproj FILE, Model.useMmproj)");
+        }
+        org.jgemma.gguf.GgufFile f = org.jgemma.gguf.GgufFile.open(p);
+        try {
+            vision = checkWidth(org.jgemma.vision.VisionModel.load(f), p);
+            visionFile = f;
+            return vision;
+        } catch (RuntimeException | Error e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    private org.jgemma.vision.VisionModel checkWidth(org.jgemma.vision.VisionModel v, Path where) {
+        if (config != null && v.config().projDim() != config.nEmbd()) {
+            throw new org.jgemma.model.ModelFormatException(where.getFileName() + ": the vision projector outputs " + v.config().projDim()
+                    + " values per image token, but the text model's width is " + config.nEmbd() + " (a projector for another model?)");
+        }
+        return v;
+    }
+
+    /** The one {@code *mmproj*.gguf} in the folder of {@code model} (not the model itself), or null. */
+    static Path findMmproj(Path model) {
+        if (model == null || model.toAbsolutePath().getParent() == null) return null;
+        try (var s = Files.list(model.toAbsolutePath().getParent())) {
+            List<Path> found = s.filter(q -> {
+                String n = q.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+                return n.contains("mmproj") && n.endsWith(".gguf") && !q.equals(model.toAbsolutePath()) && Files.isRegularFile(q);
+            }).toList();
+            return found.size() == 1 ? found.get(0) : null;
+        } catch (IOException | SecurityException e) {
+            return null;
+        }
+    }
+
+    /** The image's soft-token embeddings {@code [n_tokens][n_embd]} (preprocessed as {@link #setImagePreprocess} says). */
+    public float[][] encodeImage(org.jgemma.vision.RgbImage image) {
+        org.jgemma.vision.VisionModel v;
+        org.jgemma.vision.ImagePreprocessor.Mode mode;
+        try {
+            synchronized (this) {
+                v = vision();
+                mode = imagePreprocess;
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot read the vision projector: " + e.getMessage(), e);
+        }
+        return v.encode(image, mode);
+    }
+
+    /**
+     * The token ids of a conversation with images, rendered and cut as llama-mtmd-cli does (with the model turn opened):
+     * image soft tokens are negative placeholder ids, and {@code imagesOut} receives each image's embeddings under its
+     * first placeholder (the image runs from there for {@code embeddings.length} ids).
+     */
+    public int[] encodeChat(List<ChatMessage> conversation, java.util.Map<Integer, float[][]> imagesOut) {
+        return ImagePrompt.encode(this, conversation, false, ImagePrompt.newCache(), imagesOut);
+    }
+
+    synchronized void closeVision() {
+        if (visionFile != null) visionFile.close();
+        visionFile = null;
+        vision = null;
+    }
+
     /** Closes the scheduler, then the backend, then the file; must not refer to the Model (the Cleaner runs it). */
     private static final class Closer implements Runnable {
         private final StepScheduler scheduler;
@@ -353,6 +458,11 @@ public final class Model implements AutoCloseable {
                 scheduler.exclusive(() -> s.evaluateEach(ids, sink));
             }
 
+            @Override
+            public void evaluateImage(float[][] embeddings) {
+                scheduler.exclusive(() -> s.evaluateImage(embeddings));
+            }
+
             @Override public void reset() { s.reset(); }
 
             @Override
@@ -390,6 +500,14 @@ public final class Model implements AutoCloseable {
         /** Logits of the last position of {@code ids} into {@code logits}. */
         void evaluate(int[] ids, float[] logits);
 
+        /**
+         * One image's soft-token embeddings ({@link #encodeImage}) at the next positions, bidirectional among themselves
+         * (as llama.cpp decodes a Gemma 3 image chunk); no logits.
+         */
+        default void evaluateImage(float[][] embeddings) {
+            throw new UnsupportedOperationException("this sequence cannot evaluate images");
+        }
+
         void reset();
 
         @Override
@@ -408,6 +526,7 @@ public final class Model implements AutoCloseable {
      */
     @Override
     public void close() {
+        closeVision();
         closer.explicit = true;
         cleanable.clean();
     }

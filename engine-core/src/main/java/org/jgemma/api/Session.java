@@ -36,6 +36,8 @@ public final class Session implements AutoCloseable {
     private volatile boolean cancel;
     private boolean closed;
     private Generation active;
+    /** Embeddings of the images in prompts, by the first of their negative placeholder ids (see ImagePrompt). */
+    private final java.util.Map<Integer, float[][]> images = new java.util.HashMap<>();
     /** Makes room when a reply fills the context (a chat's {@link ContextPolicy#DROP_OLDEST_TURNS}); null: none. */
     private RoomMaker roomMaker;
 
@@ -179,6 +181,12 @@ public final class Session implements AutoCloseable {
         active = null;
     }
 
+    /** Makes the images of the next prompt known: first placeholder id to embeddings. */
+    void registerImages(java.util.Map<Integer, float[][]> m) {
+        if (images.size() > 4096) images.clear(); // a long-lived session: forget images no longer in any prompt
+        images.putAll(m);
+    }
+
     /** Tokens of the context that equal the start of {@code ids}. */
     int commonPrefix(int[] ids) {
         int p = 0;
@@ -207,6 +215,7 @@ public final class Session implements AutoCloseable {
         }
         p = Math.min(p, ids.length - 1); // the logits of ids' last position are needed: evaluate at least it
         if (p < 0) p = 0;
+        while (p > 0 && ids[p] < 0 && !images.containsKey(ids[p])) p--; // never cut into an image: it is evaluated whole
         int evaluated = seq.position();
         if (p < evaluated && !seq.truncate(p)) p = 0;
         if (p == 0) seq.reset();
@@ -224,6 +233,7 @@ public final class Session implements AutoCloseable {
                     nHistory + ids.length, model.contextSize());
         }
         for (int id : ids) {
+            if (id < 0 && !images.isEmpty()) continue; // an image placeholder, checked when evaluated
             if (id < 0 || id >= logits.length) throw new IllegalArgumentException("token id " + id + " outside the vocabulary [0, " + logits.length + ")");
         }
         if (ids.length == 0 && pending < 0 && !logitsValid) {
@@ -247,7 +257,21 @@ public final class Session implements AutoCloseable {
         int chunk = model.batchSize(), done = 0;
         while (done < all.length) {
             if (cancel) break;
-            int n = Math.min(chunk, all.length - done);
+            if (all[done] < 0) { // an image: its soft tokens in one non-causal step
+                float[][] e = images.get(all[done]);
+                if (e == null || done + e.length > all.length) {
+                    throw new IllegalArgumentException("image placeholder " + all[done] + " at prompt index " + done + " without its image");
+                }
+                logitsValid = false;
+                model.scheduler().exclusive(() -> seq.evaluateImage(e));
+                for (int i = done; i < done + e.length; i++) push(all[i]);
+                if (done == 0) pending = -1;
+                done += e.length;
+                if (progress != null) progress.update(done, all.length);
+                continue;
+            }
+            int n = 0;
+            while (n < chunk && done + n < all.length && all[done + n] >= 0) n++;
             evaluate(all, done, n);
             for (int i = done; i < done + n; i++) if (!(hadPending && i == 0)) push(all[i]);
             if (done == 0) pending = -1;

@@ -133,6 +133,23 @@ public interface Backend extends AutoCloseable {
     void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim, int window,
                    float scale, Buffer out);
 
+    /**
+     * {@link #attention} with the causal limit lifted up to position {@code horizon}: query t at position p sees the keys
+     * at positions p' ≤ max(p, horizon), and, when window > 0, only p - p' < window. llama.cpp decodes the image chunk of a
+     * Gemma 3 prompt this way (tools/mtmd/mtmd-helper.cpp :: mtmd_helper_decode_image_chunk calls llama_set_causal_attn
+     * false; src/llama-kv-cache.cpp :: set_input_kq_mask then masks only other sequences and the sliding window, which it
+     * measures from the query's own position): with horizon = the image's last position, every image token sees the text
+     * before it and all of the image. Optional ({@link Op#ATTENTION_NON_CAUSAL}); horizon < 0 is plain {@link #attention}.
+     */
+    default void attentionNonCausal(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
+                                    int window, float scale, int horizon, Buffer out) {
+        if (horizon < 0) {
+            attention(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, out);
+            return;
+        }
+        throw new UnsupportedOperationException("backend '" + name() + "' has no non-causal attention (Op.ATTENTION_NON_CAUSAL)");
+    }
+
     /** {@code out[i] = gelu_tanh(gate[i]) * up[i]} for i < n. out may equal gate. */
     void geglu(Buffer gate, Buffer up, long n, Buffer out);
 

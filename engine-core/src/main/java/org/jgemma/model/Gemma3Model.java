@@ -231,7 +231,11 @@ public final class Gemma3Model {
         float eps = c.eps();
         DebugHook hook = seqs == null ? seqs0hook : null;
         IntBuffer positions = seqs == null ? seqs0.positions : w.positions;
-        backend.embed(weights.tokenEmbd(), w.tokens, n, embedScale, w.x);                 // x = embd[tok] * sqrt(n_embd)
+        if (seqs == null && seqs0Embd != null) {
+            backend.write(w.x, 0, seqs0Embd, 0, n * ne);  // image soft tokens: the projector's output, not scaled (gemma3.cpp scales token ids only)
+        } else {
+            backend.embed(weights.tokenEmbd(), w.tokens, n, embedScale, w.x);             // x = embd[tok] * sqrt(n_embd)
+        }
         dump(hook, "inp_scaled", -1, w.x, n, ne);
         for (int il = 0; il < c.nLayer(); il++) {
             Gemma3Weights.Layer l = weights.layers().get(il);
@@ -251,7 +255,14 @@ public final class Gemma3Model {
             dump(hook, "Kcur_rope", il, w.k, n, c.kvDim());
             if (seqs == null) {
                 backend.kvAppend(w.k, w.v, n, positions, seqs0.kv[il]);
-                backend.attention(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
+                if (seqs0Horizon < 0) {
+                    backend.attention(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
+                } else if (backend.supportsOp(org.jgemma.backend.Op.ATTENTION_NON_CAUSAL, null)) { // an image chunk: bidirectional
+                    backend.attentionNonCausal(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il),
+                            c.attentionScale(), seqs0Horizon, w.attn);
+                } else { // every image query placed at the image's last position: the same keys unless the window cuts into them
+                    backend.attention(w.q, seqs0.kv[il], n, w.positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
+                }
             } else {
                 for (int i = 0; i < n; i++) { // one row per sequence, moved to row 0 of the .seq buffers and back
                     Session s = seqs[i];
@@ -291,6 +302,9 @@ public final class Gemma3Model {
     // the session whose single-sequence step is running (blocks reads its KV cache, positions and hook)
     private Session seqs0;
     private DebugHook seqs0hook;
+    // an image chunk's step: its embeddings [n][n_embd] instead of token ids, and the last position all its rows see (-1: none)
+    private float[] seqs0Embd;
+    private int seqs0Horizon = -1;
 
     /** One sequence: its KV cache and positions on the backend (activations are the model's). Not thread-safe. */
     public final class Session implements AutoCloseable {
@@ -451,6 +465,57 @@ public final class Gemma3Model {
                 runLayers(ids, s, m, last);
                 if (last) backend.read(ws().logits, 0, out, 0, nv);
             }
+        }
+
+        /**
+         * Runs one image's soft-token embeddings ({@code embd[n][n_embd]}, the vision tower's output, not scaled) at the
+         * next n positions, with bidirectional attention among them: each sees the text before it and the whole image, as
+         * llama.cpp decodes a Gemma 3 image chunk (causal attention off; mtmd_decode_use_non_causal) and HF masks it
+         * (token_type_ids). The image goes in one step, so n must not exceed the batch size (llama.cpp likewise needs
+         * n_ubatch >= the image's tokens for a non-causal chunk). The caller surrounds it with {@code <start_of_image>}
+         * and {@code <end_of_image>} tokens; no logits are computed.
+         */
+        public void forwardImage(float[][] embd) {
+            checkOpen();
+            int n = embd.length, ne = config.nEmbd();
+            if (n < 1 || n > B) {
+                throw new IllegalArgumentException("an image of " + n + " tokens: 1 .. the batch size " + B + " (one step, non-causal)");
+            }
+            if ((long) position + n > options.contextLength()) {
+                throw new IllegalArgumentException("an image of " + n + " tokens at position " + position + " does not fit the context of "
+                        + options.contextLength() + " tokens (" + (options.contextLength() - position) + " left)");
+            }
+            float[] flat = new float[n * ne];
+            for (int t = 0; t < n; t++) {
+                if (embd[t].length != ne) {
+                    throw new IllegalArgumentException("image embedding row " + t + " has " + embd[t].length + " values, the model's width is " + ne);
+                }
+                for (int j = 0; j < ne; j++) {
+                    if (!Float.isFinite(embd[t][j])) throw new IllegalArgumentException("image embedding [" + t + "][" + j + "] is " + embd[t][j]);
+                }
+                System.arraycopy(embd[t], 0, flat, t * ne, ne);
+            }
+            Workspace w = ws();
+            for (int t = 0; t < n; t++) posHost[t] = position + t;
+            backend.writeInts(positions, posHost, n);
+            int horizon = position + n - 1;
+            int[] last = new int[n];
+            java.util.Arrays.fill(last, horizon);
+            backend.writeInts(w.positions, last, n); // for backends without Op.ATTENTION_NON_CAUSAL
+            seqs0 = this;
+            seqs0hook = hook;
+            seqs0Embd = flat;
+            seqs0Horizon = horizon;
+            try {
+                blocks(w, n, null); // not recorded: image steps do not repeat
+            } finally {
+                seqs0 = null;
+                seqs0hook = null;
+                seqs0Embd = null;
+                seqs0Horizon = -1;
+            }
+            position += n;
+            highWater = Math.max(highWater, position);
         }
 
         /** Runs {@code ids} and returns the argmax of the last position's logits, computed on the device (greedy decoding). */

@@ -270,7 +270,35 @@ public abstract class BackendConformanceTest {
         }
     }
 
+    /**
+     * Non-causal chunks (a Gemma 3 image): every query of a chunk also sees the keys up to the chunk's last position,
+     * the window still measured from its own position. Skipped where the backend declares Op.ATTENTION_NON_CAUSAL
+     * unsupported (the model then falls back to causal attention at the chunk's last position).
+     */
+    @ParameterizedTest(name = "attentionNonCausal window={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 8})
+    void attentionNonCausal(int window) {
+        org.junit.jupiter.api.Assumptions.assumeTrue(backend.supportsOp(Op.ATTENTION_NON_CAUSAL, null),
+                backend.name() + " declares no non-causal attention");
+        int nHead = 4, nKv = 2, hd = 64, chunk = 4, total = 24;
+        int slots = window > 0 ? window + chunk : total;
+        float[][] refOut = runAttention(ref, window, nHead, nKv, hd, chunk, total, slots, true);
+        float[][] causal = runAttention(ref, window, nHead, nKv, hd, chunk, total, slots, false);
+        float[][] out = runAttention(backend, window, nHead, nKv, hd, chunk, total, slots, true);
+        for (int c = 0; c < refOut.length; c++) {
+            double err = relError(out[c], refOut[c]);
+            int cc = c;
+            assertTrue(err <= ATTENTION_BUDGET, () -> backend.name() + " non-causal attention window " + window + " chunk " + cc + ": error " + err);
+            assertTrue(relError(causal[c], refOut[c]) > 0.01, "the non-causal chunk differs from the causal one");
+        }
+    }
+
     private static float[][] runAttention(Backend b, int window, int nHead, int nKv, int hd, int chunk, int total, int slots) {
+        return runAttention(b, window, nHead, nKv, hd, chunk, total, slots, false);
+    }
+
+    private static float[][] runAttention(Backend b, int window, int nHead, int nKv, int hd, int chunk, int total, int slots,
+                                          boolean nonCausal) {
         KvBuffer cache = b.allocateKv(slots, nKv * hd, "kv");
         float[][] outs = new float[total / chunk][];
         Buffer q = b.allocate((long) chunk * nHead * hd, "q");
@@ -289,7 +317,8 @@ public abstract class BackendConformanceTest {
             float[] vs = TestWeights.gaussian(chunk * nKv * hd, 1.0, 300 + c);
             b.write(v, 0, vs, 0, vs.length);
             b.kvAppend(k, v, chunk, pos, cache);
-            b.attention(q, cache, chunk, pos, nHead, nKv, hd, window, 0.125f, out);
+            if (nonCausal) b.attentionNonCausal(q, cache, chunk, pos, nHead, nKv, hd, window, 0.125f, c * chunk + chunk - 1, out);
+            else b.attention(q, cache, chunk, pos, nHead, nKv, hd, window, 0.125f, out);
             outs[c] = download(b, out, chunk * nHead * hd);
         }
         return outs;

@@ -20,7 +20,7 @@ final class AttentionTask implements WorkerPool.Task {
 
     private float[] q, out;
     private CpuKv c;
-    private int n, nHead, nKvHead, headDim, window;
+    private int n, nHead, nKvHead, headDim, window, horizon;
     private int[] pos;
     private float scale;
     private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
@@ -36,7 +36,13 @@ final class AttentionTask implements WorkerPool.Task {
     }
 
     void run(float[] q, CpuKv c, int n, int[] pos, int nHead, int nKvHead, int headDim, int window, float scale, float[] out) {
+        run(q, c, n, pos, nHead, nKvHead, headDim, window, scale, -1, out);
+    }
+
+    /** With the causal limit lifted to position {@code horizon} (-1: causal); see Backend#attentionNonCausal. */
+    void run(float[] q, CpuKv c, int n, int[] pos, int nHead, int nKvHead, int headDim, int window, float scale, int horizon, float[] out) {
         this.scale = scale;
+        this.horizon = horizon;
         if (nHead % nKvHead != 0) throw new IllegalArgumentException("attention: " + nHead + " heads not a multiple of " + nKvHead + " KV heads");
         if (nHead / nKvHead > maxGroup) { // a model with wider groups than seen so far: grow once
             maxGroup = nHead / nKvHead;
@@ -70,13 +76,13 @@ final class AttentionTask implements WorkerPool.Task {
         for (int claimed; (claimed = next.getAndIncrement()) < items; ) {
             int it = items - 1 - claimed;
             int t = it / nKvHead, g = it % nKvHead;
-            int p = pos[t];
+            int p = pos[t], last = Math.max(p, horizon);     // last = p unless an image chunk lifts the causal limit
             int start = window > 0 ? Math.max(0, p - window + 1) : 0;
-            start = Math.max(start, p - slots + 1);
-            int len = p - start + 1;
+            start = Math.max(start, last - slots + 1);
+            int len = last - start + 1;
             int kvOff = g * headDim;
             int q0 = (t * nHead + g * group) * headDim; // the group's query heads are consecutive
-            for (int pp = start; pp <= p; pp++) {
+            for (int pp = start; pp <= last; pp++) {
                 int ko = (pp % slots) * kvDim + kvOff;
                 for (int j = 0; j < group; j++) s[j * slots + pp - start] = scale * Matmul.dot(q, q0 + j * headDim, c.k, ko, headDim);
             }
@@ -94,7 +100,7 @@ final class AttentionTask implements WorkerPool.Task {
                 for (int i = 0; i < len; i++) s[so + i] *= inv;
             }
             java.util.Arrays.fill(out, q0, q0 + group * headDim, 0f);
-            for (int pp = start; pp <= p; pp++) {
+            for (int pp = start; pp <= last; pp++) {
                 int vo = (pp % slots) * kvDim + kvOff;
                 for (int j = 0; j < group; j++) CpuOps.axpy(s[j * slots + pp - start], c.v, vo, out, q0 + j * headDim, headDim);
             }

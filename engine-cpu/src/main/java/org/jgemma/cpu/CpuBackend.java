@@ -305,11 +305,17 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim, int window, float scale, Buffer out) {
+        attentionNonCausal(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, -1, out);
+    }
+
+    @Override
+    public void attentionNonCausal(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
+                                   int window, float scale, int horizon, Buffer out) {
         CpuKv c = (CpuKv) cache;
         if (nKvHead * headDim != c.kvDim) {
             throw new IllegalArgumentException("attention: " + nKvHead + " KV heads x " + headDim + " != cache " + c.name + " kvDim " + c.kvDim);
         }
-        attention.run(buf(q).data, c, n, ((CpuIntBuffer) positions).data, nHead, nKvHead, headDim, window, scale, buf(out).data);
+        attention.run(buf(q).data, c, n, ((CpuIntBuffer) positions).data, nHead, nKvHead, headDim, window, scale, horizon, buf(out).data);
         buf(out).touch();
     }
 

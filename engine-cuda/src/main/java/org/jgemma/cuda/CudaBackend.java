@@ -94,6 +94,7 @@ public final class CudaBackend implements Backend {
         return switch (op) {
             case MATMUL, EMBED -> type != null && Kernels.WEIGHT_TYPES.contains(type);
             case RMS_NORM -> type == null || type == GgmlType.F32;
+            case ATTENTION_NON_CAUSAL -> false; // not yet: the model measures the image's window from its last position
             default -> true;
         };
     }

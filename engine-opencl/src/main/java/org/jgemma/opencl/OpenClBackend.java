@@ -104,6 +104,7 @@ public final class OpenClBackend implements Backend {
         return switch (op) {
             case MATMUL, EMBED -> MATMUL_TYPES.contains(type);
             case RMS_NORM -> type == null || type == GgmlType.F32;
+            case ATTENTION_NON_CAUSAL -> false; // not yet: the model measures the image's window from its last position
             default -> true;
         };
     }

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.jgemma.chat.ChatMessage;
+import org.jgemma.vision.RgbImage;
 import org.jgemma.gguf.GgufFile;
 import org.jgemma.gguf.GgufValue;
 
@@ -51,7 +52,7 @@ final class OllamaApi {
         ObjectNode req = call.jsonBody();
         ModelInfo info = gen.catalog.find(Json.string(req, "model", null));
         rejectUnsupported(req);
-        if (nonEmpty(req, "images")) throw ApiException.unsupported("images (multimodal input)");
+        List<RgbImage> images = images(req, "images");
         if (Json.string(req, "suffix", "").length() > 0) throw ApiException.unsupported("suffix (fill-in-the-middle)");
         if (nonEmpty(req, "context")) throw ApiException.unsupported("context (the deprecated conversation memory of /api/generate; send the conversation to /api/chat)");
         String prompt = Json.string(req, "prompt", "");
@@ -61,6 +62,7 @@ final class OllamaApi {
         Duration keepAlive = Generator.keepAlive(req);
         SamplingOptions options = SamplingOptions.fromOllama(req.get("options"), "options", true);
         if (raw && system != null && !system.isEmpty()) throw ApiException.badRequest("raw mode does not support template, system, or context");
+        if (raw && !images.isEmpty()) throw ApiException.badRequest("raw mode does not support images (they need the chat template)");
         String name = Json.string(req, "model", null);
         if (prompt.isEmpty()) {
             loadOrUnload(call, info, name, keepAlive, "response");
@@ -71,7 +73,7 @@ final class OllamaApi {
             messages = new ArrayList<>();
             String sys = system != null ? system : info.system();
             if (sys != null && !sys.isEmpty()) messages.add(new ChatMessage("system", sys));
-            messages.add(new ChatMessage("user", prompt));
+            messages.add(new ChatMessage("user", prompt, images));
         }
         respond(call, info, name, options, messages, raw ? prompt : null, keepAlive, Generator.cachePrompt(req), stream, t0, "response");
     }
@@ -99,19 +101,37 @@ final class OllamaApi {
             if (!m.isObject()) throw Json.wrongType(where, "an object", m);
             String role = Json.string(m, "role", null);
             if (role == null) throw ApiException.badRequest("field '" + where + ".role' is required");
-            if (nonEmpty(m, "images")) throw ApiException.unsupported("images (multimodal input) in " + where);
             if (nonEmpty(m, "tool_calls")) throw ApiException.unsupported("tool_calls (function calling) in " + where);
             switch (role) {
                 case "system", "user", "assistant" -> { }
                 case "tool" -> throw ApiException.unsupported("role 'tool' (function calling) in " + where);
                 default -> throw ApiException.badRequest("field '" + where + ".role' must be system, user or assistant, got '" + role + "'");
             }
-            messages.add(new ChatMessage(role, Json.string(m, "content", "")));
+            messages.add(new ChatMessage(role, Json.string(m, "content", ""), images(m, where + ".images")));
         }
         if (info.system() != null && !info.system().isEmpty() && !messages.getFirst().role().equals("system")) {
             messages.addFirst(new ChatMessage("system", info.system())); // as Ollama does with a model's SYSTEM
         }
         respond(call, info, name, options, messages, null, keepAlive, Generator.cachePrompt(req), stream, t0, "message");
+    }
+
+    /**
+     * Ollama's {@code images}: an array of base64-encoded image files (PNG, JPEG, ...), decoded here so a bad one is a 400
+     * naming it. Ollama's api/types.go ImageData is []byte, which JSON carries as base64.
+     */
+    private static List<RgbImage> images(JsonNode obj, String field) {
+        String name = field.contains(".") ? field.substring(field.lastIndexOf('.') + 1) : field;
+        JsonNode a = obj.get(name);
+        if (a == null || a.isNull()) return List.of();
+        if (!a.isArray()) throw Json.wrongType(field, "an array of base64 strings", a);
+        List<RgbImage> out = new ArrayList<>();
+        int j = 0;
+        for (JsonNode img : a) {
+            String w = field + "[" + j++ + "]";
+            if (!img.isTextual()) throw Json.wrongType(w, "a base64 string", img);
+            out.add(ImageInputs.decodeBase64(img.textValue(), w));
+        }
+        return out;
     }
 
     /** Features of both endpoints that are not built: refused by name. */

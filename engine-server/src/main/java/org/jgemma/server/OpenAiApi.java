@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jgemma.chat.ChatMessage;
+import org.jgemma.vision.RgbImage;
 
 /**
  * OpenAI's API, as Ollama's compatibility layer serves it (openai/openai.go): {@code POST /v1/chat/completions},
@@ -51,7 +52,8 @@ final class OpenAiApi {
                 case "tool", "function" -> throw ApiException.unsupported("role '" + role + "' (function calling) in " + where);
                 default -> throw ApiException.badRequest("field '" + where + ".role' must be system, developer, user or assistant, got '" + role + "'");
             }
-            messages.add(new ChatMessage(role, content(m, where)));
+            List<RgbImage> images = new ArrayList<>();
+            messages.add(new ChatMessage(role, content(m, where, images), images));
         }
         if (info.system() != null && !info.system().isEmpty() && !messages.getFirst().role().equals("system")) {
             messages.addFirst(new ChatMessage("system", info.system()));
@@ -86,7 +88,7 @@ final class OpenAiApi {
     }
 
     /** Message content: a string, or an array of {@code {"type": "text", "text": ...}} parts. */
-    private static String content(JsonNode m, String where) {
+    private static String content(JsonNode m, String where, List<RgbImage> images) {
         JsonNode c = m.get("content");
         if (c == null || c.isNull()) return "";
         if (c.isTextual()) return c.textValue();
@@ -99,8 +101,13 @@ final class OpenAiApi {
             String type = Json.string(part, "type", null);
             if ("text".equals(type)) {
                 sb.append(Json.string(part, "text", ""));
-            } else if ("image_url".equals(type) || "input_image".equals(type)) {
-                throw ApiException.unsupported("images (multimodal input) in " + pw);
+            } else if ("image_url".equals(type)) { // {"type": "image_url", "image_url": {"url": "data:image/png;base64,..."}}
+                JsonNode iu = part.get("image_url");
+                String url = iu != null && iu.isObject() ? Json.string(iu, "url", null) : iu != null && iu.isTextual() ? iu.textValue() : null;
+                if (url == null) throw ApiException.badRequest("field '" + pw + ".image_url.url' is required");
+                images.add(ImageInputs.decodeDataUrl(url, pw + ".image_url.url"));
+            } else if ("input_image".equals(type)) {
+                throw ApiException.unsupported("content part type 'input_image' (the Responses API's) in " + pw + "; use image_url");
             } else {
                 throw ApiException.unsupported("content part type '" + type + "' in " + pw);
             }

@@ -120,7 +120,7 @@ class OpenAiApiTest {
         assertTrue(TestServer.json(r.body()).path("error").path("message").asText().contains("tools"));
         r = ts.post("/v1/chat/completions", "{\"model\":\"" + TestServer.GQA + "\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"data:,\"}}]}]}");
         assertEquals(400, r.statusCode());
-        assertTrue(TestServer.json(r.body()).path("error").path("message").asText().contains("images"));
+        assertTrue(TestServer.json(r.body()).path("error").path("message").asText().contains("image_url"));
         r = ts.post("/v1/chat/completions", "{\"model\":\"" + TestServer.GQA + "\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_object\"}}");
         assertEquals(400, r.statusCode());
         assertTrue(TestServer.json(r.body()).path("error").path("message").asText().contains("response_format"));

@@ -239,6 +239,12 @@ public final class ReferenceBackend implements Backend {
     @Override
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
                           int window, float scale, Buffer out) {
+        attentionNonCausal(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, -1, out);
+    }
+
+    @Override
+    public void attentionNonCausal(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
+                                   int window, float scale, int horizon, Buffer out) {
         RefKv c = (RefKv) cache;
         if (nHead % nKvHead != 0) fail("attention: nHead " + nHead + " not a multiple of nKvHead " + nKvHead);
         if (c.kvDim != nKvHead * headDim) fail("attention: cache '" + c.name + "' kvDim " + c.kvDim + " != " + nKvHead + "x" + headDim);
@@ -249,8 +255,8 @@ public final class ReferenceBackend implements Backend {
         double[] acc = accScratch;
         for (int t = 0; t < n; t++) {
             int p = pos[t];
-            int first = window > 0 ? Math.max(0, p - window + 1) : 0;
-            int count = p - first + 1;
+            int first = window > 0 ? Math.max(0, p - window + 1) : 0; // the window is measured from the query's own position
+            int count = Math.max(p, horizon) - first + 1;
             if (count > c.slots) fail("attention: " + count + " visible keys at position " + p + " but cache '" + c.name
                     + "' has only " + c.slots + " slots");
             if (scoreScratch.length < count) scoreScratch = new float[Math.max(count, 2 * scoreScratch.length)];

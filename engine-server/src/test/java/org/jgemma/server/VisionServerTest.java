@@ -1,0 +1,98 @@
+package org.jgemma.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import org.jgemma.api.Model;
+import org.jgemma.api.ModelOptions;
+import org.jgemma.testing.VisionFixture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Images through both APIs (Ollama's {@code images} in /api/chat and /api/generate, OpenAI's {@code image_url} data
+ * URLs): the vision fixture answers with llama-mtmd-cli's greedy tokens; bad images are 400s naming the field.
+ */
+class VisionServerTest {
+    static JGemmaServer server;
+    static String expected, b64;
+    static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    static final int N = 4;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Path model = VisionFixture.model();
+        try (Model m = Model.open(model, ModelOptions.defaults().withBackend("reference").withContextSize(64))) {
+            expected = m.detokenize(Arrays.copyOf(VisionFixture.LLAMA_CPP_GREEDY, N));
+        }
+        b64 = Base64.getEncoder().encodeToString(Files.readAllBytes(VisionFixture.image("image2_224x224")));
+        server = JGemmaServer.start(ServerConfig.defaults().withHost("127.0.0.1").withPort(0).withBackend("cpu")
+                .withModelDirs(List.of(model.getParent())).withOllamaRoots(List.of()).withCachePrompt(false));
+    }
+
+    @AfterAll
+    static void stop() {
+        if (server != null) server.close();
+    }
+
+    static HttpResponse<String> post(String path, String json) throws Exception {
+        return http.send(HttpRequest.newBuilder(server.uri().resolve(path)).timeout(Duration.ofSeconds(120))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    static JsonNode json(String s) throws Exception {
+        return Json.MAPPER.readTree(s);
+    }
+
+    @Test
+    void ollamaChatAndGenerateTakeImages() throws Exception {
+        HttpResponse<String> r = post("/api/chat", """
+                {"model":"gemma3v-tiny","stream":false,"options":{"temperature":0,"num_predict":%d,"num_ctx":128},
+                 "messages":[{"role":"user","content":"Describe the image.","images":["%s"]}]}""".formatted(N, b64));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(expected, json(r.body()).path("message").path("content").asText());
+        HttpResponse<String> g = post("/api/generate", """
+                {"model":"gemma3v-tiny","stream":false,"prompt":"Describe the image.","images":["%s"],
+                 "options":{"temperature":0,"num_predict":%d,"num_ctx":128}}""".formatted(b64, N));
+        assertEquals(200, g.statusCode(), g.body());
+        assertEquals(expected, json(g.body()).path("response").asText());
+    }
+
+    @Test
+    void openAiChatTakesDataUrls() throws Exception {
+        HttpResponse<String> r = post("/v1/chat/completions", """
+                {"model":"gemma3v-tiny","temperature":0,"max_tokens":%d,
+                 "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}},
+                                                       {"type":"text","text":"Describe the image."}]}]}""".formatted(N, b64));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(expected, json(r.body()).path("choices").path(0).path("message").path("content").asText());
+    }
+
+    @Test
+    void badImagesAre400sNamingTheField() throws Exception {
+        HttpResponse<String> a = post("/api/chat", """
+                {"model":"gemma3v-tiny","stream":false,"messages":[{"role":"user","content":"x","images":["bm90IGFuIGltYWdl"]}]}""");
+        assertEquals(400, a.statusCode(), a.body());
+        assertTrue(a.body().contains("messages[0].images[0]"), a.body());
+        HttpResponse<String> b = post("/api/generate", """
+                {"model":"gemma3v-tiny","stream":false,"prompt":"x","images":["%%%%"]}""");
+        assertEquals(400, b.statusCode(), b.body());
+        assertTrue(b.body().contains("images[0]") && b.body().contains("base64"), b.body());
+        HttpResponse<String> c = post("/v1/chat/completions", """
+                {"model":"gemma3v-tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}""");
+        assertTrue(c.statusCode() >= 400 && c.statusCode() < 500 && c.body().contains("data: URLs"), c.body());
+    }
+}
