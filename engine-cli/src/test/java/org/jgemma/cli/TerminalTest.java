@@ -87,8 +87,11 @@ class TerminalTest {
         assertEquals("user", messages.get(0).get("role").asText());
         assertEquals("first line\nsecond line", messages.get(0).get("content").asText()); // the """ message, joined
         assertEquals("assistant", messages.get(1).get("role").asText());
-        // the reply was cut short: far fewer than the 2000 tokens it was allowed
-        assertTrue(messages.get(1).get("content").asText().length() < 2000, messages.get(1).toString());
+        // the reply was cut short: chat.exp saw "(stopped; ...)", which the chat prints only when Ctrl-C interrupts a
+        // reply (a Ctrl-C after a finished reply lands on the empty prompt and prints the exit hint instead); the part
+        // streamed before it is kept. (Its length says nothing: on an idle machine the reference backend streams
+        // thousands of characters a second.)
+        assertFalse(messages.get(1).get("content").asText().isEmpty(), messages.get(1).toString());
         assertTrue(Files.exists(tmp.resolve(".jgemma/history")), "history file");
     }
 
