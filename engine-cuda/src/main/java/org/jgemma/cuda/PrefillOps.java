@@ -26,7 +26,15 @@ final class PrefillOps {
     /** Queries per attention block and warps: flash_attn_tile_f16.cu FT_Q, FT_WARPS. */
     static final int FT_Q = 16, FT_WARPS = 4;
 
-    static final LongAdder WEIGHT_BYTES_READ = new LongAdder(), WEIGHT_BYTES_READ_MATVEC = new LongAdder();
+    /**
+     * {@code -Djgemma.cuda.prefill=matvec} (or env JGEMMA_CUDA_PREFILL=matvec) sends every batch through the mat-vec and
+     * flash-decoding kernels, as before the tiles existed: the same build measures both on a GPU (run-on-gpu.sh).
+     */
+    static final boolean TILES = !"matvec".equals(System.getProperty("jgemma.cuda.prefill",
+            System.getenv().getOrDefault("JGEMMA_CUDA_PREFILL", "tiles")));
+
+    static final LongAdder WEIGHT_BYTES_READ = new LongAdder(), WEIGHT_BYTES_READ_MATVEC = new LongAdder(),
+            WEIGHT_BYTES = new LongAdder();
 
     private final CudaBackend b;
 
@@ -36,7 +44,7 @@ final class PrefillOps {
 
     /** Whether a batch of n tokens takes the tiled kernels. */
     static boolean tiled(int n) {
-        return n > MAX_MATVEC_COLUMNS;
+        return TILES && n > MAX_MATVEC_COLUMNS;
     }
 
     /** Weight bytes read by every matmul of every CUDA backend of this process (kernel-side model: tiles × weight bytes). */
@@ -49,8 +57,14 @@ final class PrefillOps {
         return WEIGHT_BYTES_READ_MATVEC.sum();
     }
 
+    /** The weight bytes of the matmuls called (each call counted once, whatever its width). */
+    static long weightBytes() {
+        return WEIGHT_BYTES.sum();
+    }
+
     /** Counts one matmul of {@code n} columns over a weight of {@code bytes}. */
     static void countWeightReads(long bytes, int n) {
+        WEIGHT_BYTES.add(bytes);
         long matVecPasses = Launch.columnChunks(n).length;
         WEIGHT_BYTES_READ_MATVEC.add(bytes * matVecPasses);
         WEIGHT_BYTES_READ.add(bytes * (tiled(n) ? columnTiles(n) : matVecPasses));

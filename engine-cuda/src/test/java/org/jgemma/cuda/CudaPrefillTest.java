@@ -62,6 +62,7 @@ class CudaPrefillTest {
             int k = t.blockSize == 256 ? 768 : t.blockSize == 32 ? 352 : 50;
             for (int n : new int[] {9, 33, 100, 129}) a.add(Arguments.of(t, k, n));
         }
+
         return a.stream();
     }
 
