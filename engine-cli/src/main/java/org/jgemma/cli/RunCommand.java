@@ -70,7 +70,7 @@ final class RunCommand implements Callable<Integer> {
             + " control tokens (as llama.cpp's server does); by default it stays text, so a message cannot end its turn")
     boolean parseSpecial;
 
-    @Option(names = "--image", paramLabel = "F", description = "show image file F (PNG, JPEG, BMP, GIF) with the prompt; repeatable")
+    @Option(names = "--image", paramLabel = "F", description = "show image file F (PNG, JPEG, WebP, BMP, GIF) with the prompt; repeatable")
     List<Path> images = List.of();
 
     @Option(names = "--mmproj", paramLabel = "FILE", description = "the vision projector (llama.cpp's mmproj GGUF); default: the"

@@ -75,6 +75,17 @@ class VisionServerTest {
     }
 
     @Test
+    void webpImagesToo() throws Exception { // the server's class path has TwelveMonkeys' ImageIO WebP plug-in
+        String webp = Base64.getEncoder().encodeToString(Files.readAllBytes(Fixtures.file("vision/image2_224x224.lossless.webp")));
+        HttpResponse<String> r = post("/v1/chat/completions", """
+                {"model":"gemma3v-tiny","temperature":0,"max_tokens":%d,
+                 "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/webp;base64,%s"}},
+                                                       {"type":"text","text":"Describe the image."}]}]}""".formatted(N, webp));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(expected, json(r.body()).path("choices").path(0).path("message").path("content").asText());
+    }
+
+    @Test
     void openAiChatTakesDataUrls() throws Exception {
         HttpResponse<String> r = post("/v1/chat/completions", """
                 {"model":"gemma3v-tiny","temperature":0,"max_tokens":%d,
