@@ -202,6 +202,7 @@ public final class Model implements AutoCloseable {
     }
 
     synchronized void closeVision() {
+        if (vision != null) vision.close(); // its CPU backend (worker threads, activations)
         if (visionFile != null) visionFile.close();
         visionFile = null;
         vision = null;
