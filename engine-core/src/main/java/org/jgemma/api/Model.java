@@ -207,6 +207,7 @@ public final class Model implements AutoCloseable {
     }
 
     synchronized void closeVision() {
+        if (vision != null) vision.close(); // its CPU backend (worker threads, activations)
         if (visionFile != null) visionFile.close();
         visionFile = null;
         vision = null;
@@ -350,17 +351,35 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /** How often, at most, {@link #checkFileUnchangedSoon} looks at the file during a request: one stat per 10 ms. */
+    static final long FILE_CHECK_INTERVAL_NANOS = 10_000_000L;
+
+    /** System.nanoTime() from which {@link #checkFileUnchangedSoon} looks again (racy on purpose: a check more or less). */
+    private volatile long nextFileCheck = Long.MIN_VALUE;
+
     /**
      * Refuses a request when the mapped file changed on disk since it was opened (size or modification time): reading
      * a truncated mapping can crash the JVM (SIGBUS). A model opened with {@code withMmap(false)} holds its own copy.
+     * Called before every request; {@link #checkFileUnchangedSoon} during one.
      */
     void checkFileUnchanged() {
         if (file == null || !file.isMapped()) return;
+        nextFileCheck = System.nanoTime() + FILE_CHECK_INTERVAL_NANOS;
         file.changedOnDisk().ifPresent(why -> {
             throw new JGemmaException("model file " + file.path() + " changed on disk since it was opened (" + why
                     + "); it is memory-mapped, so reading it now could crash the process: open the model again, or open it"
                     + " with ModelOptions.withMmap(false) / --no-mmap to hold the weights in memory");
         });
+    }
+
+    /**
+     * {@link #checkFileUnchanged} during a request: before each prompt chunk and each generated token, at most once per
+     * {@value #FILE_CHECK_INTERVAL_NANOS} ns (a stat costs microseconds; a step of a real model milliseconds). It narrows
+     * the window in which a file changed underneath can crash the process; it cannot close it (a change during a step).
+     */
+    void checkFileUnchangedSoon() {
+        if (file == null || !file.isMapped() || System.nanoTime() - nextFileCheck < 0) return;
+        checkFileUnchanged();
     }
 
     /** A new completion session with its own KV cache (allocated now; {@link Session#close()} frees it). */

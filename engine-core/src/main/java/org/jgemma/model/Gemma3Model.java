@@ -263,11 +263,9 @@ public final class Gemma3Model {
                 backend.kvAppend(w.k, w.v, n, positions, seqs0.kv[il]);
                 if (seqs0Horizon < 0) {
                     backend.attention(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
-                } else if (backend.supportsOp(org.jgemma.backend.Op.ATTENTION_NON_CAUSAL, null)) { // an image chunk: bidirectional
+                } else { // an image chunk: bidirectional (forwardImage checked Op.ATTENTION_NON_CAUSAL)
                     backend.attentionNonCausal(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il),
                             c.attentionScale(), seqs0Horizon, w.attn);
-                } else { // every image query placed at the image's last position: the same keys unless the window cuts into them
-                    backend.attention(w.q, seqs0.kv[il], n, w.positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
                 }
             } else {
                 for (int i = 0; i < n; i++) { // one row per sequence, moved to row 0 of the .seq buffers and back
@@ -501,13 +499,14 @@ public final class Gemma3Model {
                 }
                 System.arraycopy(embd[t], 0, flat, t * ne, ne);
             }
+            if (!backend.supportsOp(org.jgemma.backend.Op.ATTENTION_NON_CAUSAL, null)) {
+                throw new UnsupportedOperationException("backend '" + backend.name() + "' has no non-causal attention"
+                        + " (Op.ATTENTION_NON_CAUSAL), which an image chunk needs; use the cpu backend for images");
+            }
             Workspace w = ws();
             for (int t = 0; t < n; t++) posHost[t] = position + t;
             backend.writeInts(positions, posHost, n);
             int horizon = position + n - 1;
-            int[] last = new int[n];
-            java.util.Arrays.fill(last, horizon);
-            backend.writeInts(w.positions, last, n); // for backends without Op.ATTENTION_NON_CAUSAL
             seqs0 = this;
             seqs0hook = hook;
             seqs0Embd = flat;
