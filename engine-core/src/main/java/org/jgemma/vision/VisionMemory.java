@@ -28,27 +28,32 @@ public record VisionMemory(long weightBytes, long scratchBytes) {
     }
 
     /**
-     * Float buffers of one image through {@link VisionModel} (S = image size, P = patch size, n = (S/P)² patches, D = width,
-     * F = FFN width, t = image tokens, E = text width), all alive at once in the worst case:
+     * Float buffers of one image through {@link VisionModel#encode} on its CPU backend ({@link VisionEncoder}, the larger of
+     * its two paths; keep this in step with it), all alive at once (S = image size, P = patch size, n = (S/P)² patches,
+     * D = width, F = FFN width, t = image tokens, E = text width):
      * <ul>
-     *   <li>the preprocessed image {@code [3][S][S]} and its im2col {@code [n][3·P·P]};</li>
-     *   <li>the residual stream and five work buffers (norm, Q, K, V, attention output) {@code 6 × [n][D]}, the FFN
-     *       {@code [n][F]}, one score row {@code [n]} per head (heads run in parallel);</li>
+     *   <li>the preprocessed image {@code [3][S][S]}; its im2col {@code [n][3·P·P]} on the host and on the backend;</li>
+     *   <li>on the backend: the matmul input / output and Q, K, V, attention output {@code 5 × [n][D]}, the FFN
+     *       {@code [n][F]}, the attention's transposed keys {@code [D][n rounded up to 8]} and score tiles (up to 16 workers
+     *       of 4 query rows, {@code 64 × [n]}); on the host: the residual stream and two work rows {@code 3 × [n][D]} and the
+     *       FFN {@code [n][F]};</li>
      *   <li>the pooled grid {@code [t][D]} and the result {@code [t][E]};</li>
      *   <li>what the tower keeps dequantized while loaded: position embeddings {@code [n][D]}, the projection
      *       {@code [D][E]}, per layer 9 vectors of D and one of F (norms, biases), the post-norm and projector norm.</li>
      * </ul>
-     * The decoded input picture (3 bytes a pixel, before resizing) comes on top; it depends on the file, not the model.
-     * Real Gemma 3 (896 px, patch 14, D 1152, F 4304, 27 layers, 16 heads, E 2560 for 4B): about 60 M floats, 228 MiB.
+     * The decoded input picture (3 bytes a pixel, before resizing) and the CPU backend's per-thread weight panels come on
+     * top. Real Gemma 3 (896 px, patch 14, D 1152, F 4304, 27 layers, 16 heads, E 2560 for 4B): 94.2 M floats, 359 MiB.
      */
     public static long scratchBytes(VisionConfig c) {
         long s = c.imageSize(), p = c.patchSize(), n = c.nPatches(), d = c.nEmbd(), ff = c.nFf(), t = c.nTokens(), e = c.projDim();
+        long nPad = (n + 7) / 8 * 8;
         long floats = 0;
         floats = Math.addExact(floats, Math.multiplyExact(3 * s, s));                  // pixels
-        floats = Math.addExact(floats, Math.multiplyExact(n, 3 * p * p));              // im2col
-        floats = Math.addExact(floats, Math.multiplyExact(6 * n, d));                  // x, h, q, k, v, attention out
-        floats = Math.addExact(floats, Math.multiplyExact(n, ff));                     // FFN
-        floats = Math.addExact(floats, Math.multiplyExact(n, c.nHead()));              // one score row per head
+        floats = Math.addExact(floats, Math.multiplyExact(2 * n, 3 * p * p));          // im2col, host and backend
+        floats = Math.addExact(floats, Math.multiplyExact(8 * n, d));                  // 5 backend + 3 host [n][D]
+        floats = Math.addExact(floats, Math.multiplyExact(nPad, d));                   // transposed keys
+        floats = Math.addExact(floats, Math.multiplyExact(64, nPad));                  // score tiles
+        floats = Math.addExact(floats, Math.multiplyExact(2 * n, ff));                 // FFN, backend and host
         floats = Math.addExact(floats, Math.multiplyExact(t, d + e));                  // pooled, result
         floats = Math.addExact(floats, Math.multiplyExact(n, d));                      // position embeddings
         floats = Math.addExact(floats, Math.multiplyExact(d, e));                      // projection
