@@ -42,6 +42,8 @@ public interface Backend extends AutoCloseable {
      * {@code kvElements} K and V elements of one session's cache, {@code scratchBytes} of float activations. A backend
      * that cannot hold them throws {@link BackendUnavailableException} with the numbers and what to try (smaller
      * context, smaller quantization, another backend) instead of failing halfway through the upload. Default: no check.
+     * The weights and scratch include the vision tower's ({@code org.jgemma.vision.VisionMemory}) when the model has one;
+     * a tower chosen after the model loaded is checked by a second call ({@code kvElements} 0) against what is left.
      */
     default void checkFits(long weightBytes, long kvElements, long scratchBytes) {}
 

@@ -119,6 +119,7 @@ final class ModelRunner implements AutoCloseable {
         if (job.messages() != null && (job.messages().isEmpty() || !job.messages().getLast().role().equals("user"))) {
             throw ApiException.badRequest("the last message must be the user's (continuing an assistant message is not supported)");
         }
+        if (job.messages() != null && job.messages().stream().anyMatch(ChatMessage::hasImages)) checkVision();
         int[] ids;
         try {
             ids = encode(job);
@@ -160,6 +161,24 @@ final class ModelRunner implements AutoCloseable {
             }
         } finally {
             admission.release();
+        }
+    }
+
+    /**
+     * A request with images needs a vision tower (in the model file, or a {@code *mmproj*.gguf} next to it): without one
+     * it is the client's error, a 400 as Ollama answers a capability the model lacks (server/images.go
+     * CheckCapabilities: "does not support vision"). The tower is loaded here, before a slot is taken, so a broken
+     * projector file is a 500 naming it rather than an error in the middle of a generation.
+     */
+    private void checkVision() {
+        if (!model.hasVision()) {
+            throw ApiException.badRequest("model '" + info.name() + "' does not support vision: it has no vision tower (no v.* / mm.*"
+                    + " tensors in its file and no *mmproj*.gguf next to it), so it cannot take images");
+        }
+        try {
+            model.vision();
+        } catch (IOException | RuntimeException e) {
+            throw new ApiException(500, "cannot load the vision tower of model '" + info.name() + "': " + e.getMessage());
         }
     }
 
