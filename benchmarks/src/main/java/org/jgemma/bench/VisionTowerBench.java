@@ -51,22 +51,24 @@ public final class VisionTowerBench {
             for (int i = 0; i < pixels.length; i++) pixels[i] = (float) (r.nextDouble() * 2 - 1);
             System.err.printf("tower: %d layers, width %d, %d heads, MLP %d, %d px / %d -> %d patches, %d tokens of %d%n", c.nLayer(),
                     c.nEmbd(), c.nHead(), c.nFf(), c.imageSize(), c.patchSize(), c.nPatches(), c.nTokens(), c.projDim());
-            double[] s = new double[rounds];
+            double[] s = new double[rounds], cpu = new double[rounds];
             float[][] fast = null;
             for (int i = 0; i < rounds; i++) {
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), c0 = cpuNanos();
                 fast = tower.encode(pixels);
                 s[i] = (System.nanoTime() - t0) / 1e9;
-                System.err.printf("round %d: %.1f s%n", i + 1, s[i]);
+                cpu[i] = (cpuNanos() - c0) / 1e9;
+                System.err.printf("round %d: %.1f s, %.1f CPU s%n", i + 1, s[i], cpu[i]);
             }
-            double[] sorted = s.clone();
+            double[] sorted = s.clone(), cpuSorted = cpu.clone();
             Arrays.sort(sorted);
-            System.out.printf("encode (cpu backend): median %.1f s per image, min %.1f, max %.1f (%d rounds)%n", sorted[rounds / 2],
-                    sorted[0], sorted[rounds - 1], rounds);
+            Arrays.sort(cpuSorted);
+            System.out.printf("encode (cpu backend): median %.1f s per image (min %.1f, max %.1f), median %.1f CPU s (%d rounds, %d cores)%n",
+                    sorted[rounds / 2], sorted[0], sorted[rounds - 1], cpuSorted[rounds / 2], rounds, Runtime.getRuntime().availableProcessors());
             if (reference) {
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), c0 = cpuNanos();
                 float[][] slow = tower.encodeReference(pixels);
-                double sec = (System.nanoTime() - t0) / 1e9;
+                double sec = (System.nanoTime() - t0) / 1e9, cpuSec = (cpuNanos() - c0) / 1e9;
                 double d = 0, n = 0;
                 for (int t = 0; t < slow.length; t++) {
                     for (int j = 0; j < slow[t].length; j++) {
@@ -74,11 +76,16 @@ public final class VisionTowerBench {
                         n += (double) slow[t][j] * slow[t][j];
                     }
                 }
-                System.out.printf("encodeReference (plain Java): %.1f s per image; rms difference %.3g of rms %.3g%n", sec,
+                System.out.printf("encodeReference (plain Java): %.1f s per image, %.1f CPU s; rms difference %.3g of rms %.3g%n", sec, cpuSec,
                         Math.sqrt(d / (slow.length * slow[0].length)), Math.sqrt(n / (slow.length * slow[0].length)));
             }
             tower.close();
         }
+    }
+
+    /** CPU time of the whole process (every thread), nanoseconds: on a shared machine the wall time says little. */
+    static long cpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     static void make(Path out, int layers) throws Exception {
