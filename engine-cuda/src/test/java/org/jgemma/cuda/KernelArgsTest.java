@@ -42,6 +42,7 @@ class KernelArgsTest {
             b.rope(x, 4, 4, 128, pos, 1e4f, 1f);
             b.kvAppend(k, v, 4, pos, kv);
             b.attention(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, b.allocate(4 * 4 * 128, "o"));
+            b.attentionNonCausal(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, 3, b.allocate(4 * 4 * 128, "onc"));  // an image chunk
             Buffer q9 = b.allocate(9 * 4 * 128, "q9");
             IntBuffer pos9 = b.allocateInts(9, "pos9");
             b.attention(q9, kv, 9, pos9, 4, 2, 128, 0, 0.1f, b.allocate(9 * 4 * 128, "o9"));  // a prompt chunk: query tiles
