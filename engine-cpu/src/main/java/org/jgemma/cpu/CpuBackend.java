@@ -33,6 +33,7 @@ public final class CpuBackend implements Backend {
     /** What allocate* handed out and free has not taken back. */
     private final java.util.Set<Allocation> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private long allocated;
+    private final SelfAttention selfAttention;
     private float[] ropeCos = new float[128], ropeSin = new float[128];
 
     public CpuBackend(int threads) {
@@ -40,6 +41,7 @@ public final class CpuBackend implements Backend {
         pool = new WorkerPool(n);
         matmul = new Matmul(pool, 8192);
         attention = new AttentionTask(pool);
+        selfAttention = new SelfAttention(pool);
         parallelOps = new ParallelOps(pool);
     }
 
@@ -331,6 +333,15 @@ public final class CpuBackend implements Backend {
         }
         attention.run(buf(q).data, c, n, ((CpuIntBuffer) positions).data, nHead, nKvHead, headDim, window, scale, horizon, buf(out).data);
         buf(out).touch();
+    }
+
+    @Override
+    public void selfAttention(Buffer q, Buffer k, Buffer v, int n, int nHead, int headDim, float scale, Buffer out) {
+        org.jgemma.backend.SelfAttentionReference.check(n, nHead, headDim, q.size(), k.size(), v.size(), out.size());
+        CpuBuffer o = buf(out);
+        if (o == buf(q) || o == buf(k) || o == buf(v)) throw new IllegalArgumentException("selfAttention: out " + o.name + " must differ from q, k and v");
+        selfAttention.run(buf(q).data, buf(k).data, buf(v).data, n, nHead, headDim, scale, o.data);
+        o.touch();
     }
 
     @Override
