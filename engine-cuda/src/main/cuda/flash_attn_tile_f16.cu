@@ -18,7 +18,7 @@
 //      (l, l + 32, ...) of each query's accumulator.
 // nsplit = 1: out [n][n_head][D] = acc / l directly. Otherwise the partial results go to part_acc
 // [n][n_head][nsplit][D] (unnormalised) and part_ms [n][n_head][nsplit] (m, l; m = −inf where the split held none of
-// the query's keys) for flash_attn_combine_f32.
+// the query's keys) for flash_attn_tile_combine_f32 (below).
 // q: [n][n_head][D] floats; kc, vc: [slots][kv_dim] halves (kv_dim = n_kv_head·D); D a multiple of 64, at most 256.
 #include "common.cuh"
 
@@ -164,4 +164,25 @@ flash_attn_tile_f16(const float *__restrict__ q, const __half *__restrict__ kc, 
             if (lane == 0) part_ms[part] = make_float2(m[j], l[j]);
         }
     }
+}
+
+// The split keys' partial results merged (fattn-common.cuh flash_attn_combine_results; the same merge as
+// flash_attn_ext_f16.cu's combine, kept here so the prompt path does not depend on the decode path's variant).
+// Launch: grid (n_head, n), block D. out: [n][n_head][D] = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·l_s.
+extern "C" __global__ void flash_attn_tile_combine_f32(const float *__restrict__ part_acc, const float2 *__restrict__ part_ms,
+                                                       int nsplit, int D, float *__restrict__ out) {
+    const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x, i = threadIdx.x;
+    if (i >= D) return;
+    const long long base = ((long long) t * n_head + h) * nsplit;
+    float M = -INFINITY;
+    for (int s = 0; s < nsplit; s++) M = fmaxf(M, part_ms[base + s].x);
+    float num = 0.0f, den = 0.0f;
+    for (int s = 0; s < nsplit; s++) {
+        const float2 ms = part_ms[base + s];
+        if (ms.x == -INFINITY) continue;  // none of the query's keys in this split
+        const float f = expf(ms.x - M);
+        num += f * part_acc[(base + s) * D + i];
+        den += f * ms.y;
+    }
+    out[((long long) t * n_head + h) * D + i] = num / den;
 }

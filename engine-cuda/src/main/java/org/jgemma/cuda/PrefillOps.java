@@ -130,7 +130,7 @@ final class PrefillOps {
 
     /**
      * Causal attention of a prompt chunk (shapes checked by CudaOps.attention): one launch of the query-tile kernel,
-     * plus the combine kernel of flash_attn_ext_f16.cu when the keys are split.
+     * plus its combine kernel when the keys are split.
      */
     void attention(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window, float scale,
                    Floats out) {
@@ -144,7 +144,7 @@ final class PrefillOps {
                 positions.ptr(), n, nHead, nKvHead, headDim, cache.slots(), window, Launch.FA_MIN_CHUNK, scale, out.ptr(),
                 acc, ms);
         if (nsplit > 1) {
-            kernels.launch(Kernels.FA_COMBINE, nHead, n, 1, headDim, 1, 1, acc, ms, nsplit, headDim, out.ptr());
+            kernels.launch(Kernels.FA_TILE_COMBINE, nHead, n, 1, headDim, 1, 1, acc, ms, nsplit, headDim, out.ptr());
         }
     }
 }
