@@ -89,12 +89,21 @@ public final class CudaBackend implements Backend {
         return Kernels.TOTAL.sum();
     }
 
+    /**
+     * Weight bytes the matmuls of every CUDA backend of this process read (each launch's tiles or column passes times
+     * the weight's bytes), and what the 8-column mat-vec alone would have read for the same calls: {@code bench --json}
+     * reports both for its prompt (PrefillOps); third, the bytes of the weights those matmuls multiplied (each call
+     * once), the unit of the first two.
+     */
+    public static long[] totalWeightBytesRead() {
+        return new long[] {PrefillOps.weightBytesRead(), PrefillOps.weightBytesReadByMatVec(), PrefillOps.weightBytes()};
+    }
+
     @Override
     public boolean supportsOp(Op op, GgmlType type) {
         return switch (op) {
             case MATMUL, EMBED -> type != null && Kernels.WEIGHT_TYPES.contains(type);
             case RMS_NORM -> type == null || type == GgmlType.F32;
-            case ATTENTION_NON_CAUSAL -> false; // not yet: the model measures the image's window from its last position
             default -> true;
         };
     }
@@ -259,6 +268,18 @@ public final class CudaBackend implements Backend {
                           int window, float scale, Buffer out) {
         op(() -> ops.attention(floats(q, "attention"), kv(cache, "attention"), n, ints(positions, "attention"), nHead, nKvHead,
                 headDim, window, scale, floats(out, "attention")));
+    }
+
+    @Override
+    public void attentionNonCausal(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
+                                   int window, float scale, int horizon, Buffer out) {
+        if (horizon < 0) {
+            attention(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, out);
+            return;
+        }
+        op(() -> ops.attentionNonCausal(floats(q, "attentionNonCausal"), kv(cache, "attentionNonCausal"), n,
+                ints(positions, "attentionNonCausal"), nHead, nKvHead, headDim, window, scale, horizon,
+                floats(out, "attentionNonCausal")));
     }
 
     @Override
