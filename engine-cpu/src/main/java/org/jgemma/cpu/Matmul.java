@@ -217,10 +217,14 @@ final class Matmul implements WorkerPool.Task {
         if (n == 1) {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
         } else {
+            // several tokens (a decode step of several sequences): the row is read from memory once for all of them;
+            // pairs of tokens share each weight block's loading (QuantDotPair), the same floats as one token alone
             int rows = (int) w.rows();
+            boolean pairs = QuantDotPair.supports(t);
             for (int r = r0; r < r1; r++) {
-                // several tokens (a decode step of several sequences): the row's bytes come from the cache after the first
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+                int tok = 0;
+                if (pairs) for (; tok + 1 < n; tok += 2) QuantDotPair.dot2(t, seg, rb * r, acts, tok, tok + 1, k, out, tok * rows + r, (tok + 1) * rows + r);
+                for (; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
             }
         }
     }
