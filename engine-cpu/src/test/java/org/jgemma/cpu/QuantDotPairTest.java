@@ -24,8 +24,9 @@ class QuantDotPairTest {
     @ParameterizedTest
     @MethodSource("pairTypes")
     void eachColumnIsBitIdenticalToTheOneColumnKernel(GgmlType type) {
-        // widths of an odd and an even number of blocks (the kernels alternate two accumulators), rows of 3 activations
-        for (int k : new int[] {32, 640, 1152, 96}) {
+        // widths of an odd and an even number of blocks (the Q8_0 kernel alternates two accumulators), 3 activation rows
+        int[] widths = type.blockSize == 256 ? new int[] {256, 512, 768, 1536} : new int[] {32, 640, 1152, 96};
+        for (int k : widths) {
             int rows = 5, cols = 3;
             GgufTensorInfo t = TestWeights.random("w", type, rows, k, 300 + k);
             float[] x = TestWeights.gaussian(cols * k, 1.0, 400 + k);
