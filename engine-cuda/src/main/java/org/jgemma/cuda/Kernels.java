@@ -17,7 +17,7 @@ final class Kernels {
     static final String QUANTIZE = "quantize_q8_1", RMS_NORM = "rms_norm_f32", ROPE = "rope_neox_f32",
             GEGLU = "geglu_f32", ADD = "add_f32", SOFTCAP = "softcap_f32", COPY = "copy_f32",
             KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16", FA_COMBINE = "flash_attn_combine_f32",
-            ARGMAX = "argmax_f32";
+            ARGMAX = "argmax_f32", ATTN_NON_CAUSAL = "attn_non_causal_f16";
 
     /** Weight types of matmul and embed (mul_mv_*_f32.cu, get_rows.cu). */
     static final Set<GgmlType> WEIGHT_TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0,
@@ -43,7 +43,7 @@ final class Kernels {
 
     static List<String> names() {
         List<String> n = new ArrayList<>(List.of(QUANTIZE, RMS_NORM, ROPE, GEGLU, ADD, SOFTCAP, COPY, KV_APPEND, FA_SPLIT,
-                FA_COMBINE, ARGMAX));
+                FA_COMBINE, ARGMAX, ATTN_NON_CAUSAL));
         for (GgmlType t : WEIGHT_TYPES) {
             n.add(getRows(t));
             for (int c : Launch.MV_COLUMNS) n.add(mulMv(t, c));
