@@ -13,7 +13,9 @@ import org.jgemma.ggml.GgmlType;
  * {@code out[t][r] = Σ_k W[r][k] x[t][k]} on all workers, rows split across them. Two paths:
  * <ul>
  *   <li>few tokens (decode) on a quantized weight: the activation rows are quantized once to the weight's
- *       vec_dot_type and each weight row is dotted with them in int8 ({@link QuantDot}), as llama.cpp does;</li>
+ *       vec_dot_type and each weight row is dotted with them in int8 ({@link QuantDot}), as llama.cpp does; in a
+ *       step of several sequences, two at a time ({@link QuantDotPair}: each weight block loaded once for both, the
+ *       same floats as one at a time);</li>
  *   <li>many tokens (prompt) or float weights: each worker dequantizes a pair of weight rows into its scratch once
  *       per chunk of tokens and runs a 2-row × 4-token float tile, so every weight byte read serves many tokens.</li>
  * </ul>

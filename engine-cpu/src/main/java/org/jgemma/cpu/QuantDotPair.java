@@ -26,14 +26,19 @@ import org.jgemma.ggml.GgmlType;
  * one block per iteration and swaps each column's two accumulators after every block (block b still lands in
  * accumulator b % 2), about 26 calls: measured on this project's 2-core AMD EPYC (AVX2), one thread, a 4096 x 640
  * Q8_0 matrix, 2.62 ns per block and column against 3.50 for QuantDot (1.33x), and four columns at once are over
- * the budget again (7.4 ns).
+ * the budget again (7.4 ns). The Q5_0, Q4_K and Q6_K kernels mirror QuantDot's / QuantDotK's loops (one block or
+ * sub-block per iteration, one accumulator) with the weight unpacking shared: 1.38x, 1.31x and 1.62x ({@code PairBench}).
+ * The slow twin is {@link QuantDotReference} through QuantDot (each column is QuantDot's float, bit for bit).
  */
 final class QuantDotPair {
     private QuantDotPair() {}
 
-    /** Whether {@link #dot2} has a two-column kernel for {@code type}. */
+    /**
+     * Whether {@link #dot2} has a two-column kernel for {@code type} on this machine: written, like QuantDot's, for
+     * 256-bit vectors ({@link VectorShapes#INT8_WIDE}; where QuantDot falls back to its scalar twin, so do its callers).
+     */
     static boolean supports(GgmlType type) {
-        return type == GgmlType.Q8_0 || type == GgmlType.Q5_0 || type == GgmlType.Q4_K || type == GgmlType.Q6_K;
+        return VectorShapes.INT8_WIDE && (type == GgmlType.Q8_0 || type == GgmlType.Q5_0 || type == GgmlType.Q4_K || type == GgmlType.Q6_K);
     }
 
     /**
@@ -73,8 +78,8 @@ final class QuantDotPair {
             c1 = t;
         }
         // QuantDot sums acc0 + acc1 (even + odd); float addition is commutative, so the order of the pair is irrelevant
-        out[o0] = Lanes.sum(c0.add(c0o));
-        out[o1] = Lanes.sum(c1.add(c1o));
+        out[o0] = Lanes.sumFI(c0.add(c0o));
+        out[o1] = Lanes.sumFI(c1.add(c1o));
     }
 
     /** Lane j: 1 << (15 - j) (QuantDot's POW). */
@@ -109,8 +114,8 @@ final class QuantDotPair {
             acc0 = fmaS(QuantDotK.madd16(lo.mul(act(q, q0 + y)).add(hi.mul(act(q, q0 + y + 16)))), hw * d[d0 + b], acc0);
             acc1 = fmaS(QuantDotK.madd16(lo.mul(act(q, q1 + y)).add(hi.mul(act(q, q1 + y + 16)))), hw * d[d1 + b], acc1);
         }
-        out[o0] = Lanes.sum(acc0);
-        out[o1] = Lanes.sum(acc1);
+        out[o0] = Lanes.sumFI(acc0);
+        out[o1] = Lanes.sumFI(acc1);
     }
 
     private static ShortVector act(short[] q, int y) {
@@ -136,7 +141,7 @@ final class QuantDotPair {
             long l0 = w.get(QuantDot.I64, o), l1 = w.get(QuantDot.I64, o + 8);
             int u0 = (int) (l0 >>> 32), u1 = (int) l1, u2 = (int) (l1 >>> 32);
             long sc = QuantDotK.scales8(u0, u1, u2);
-            IntVector is0 = IntVector.zero(IntVector.SPECIES_256), is1 = is0;
+            IntVector is0 = IntVector.zero(VectorShapes.I), is1 = is0;
             int y0 = r0 * k + 256 * b, y1 = r1 * k + 256 * b;
             for (int j = 0; j < 8; j++, y0 += 32, y1 += 32) {
                 long p = o + 16 + 16L * (j & ~1);
@@ -155,8 +160,8 @@ final class QuantDotPair {
             mins0 += dmin * dy0 * minSum(mins, bsums, bs0 + 16 * b);
             mins1 += dmin * dy1 * minSum(mins, bsums, bs1 + 16 * b);
         }
-        out[o0] = Lanes.sum(acc0) - mins0;
-        out[o1] = Lanes.sum(acc1) - mins1;
+        out[o0] = Lanes.sumFI(acc0) - mins0;
+        out[o1] = Lanes.sumFI(acc1) - mins1;
     }
 
     /** {@link QuantDotK#dotQ6_K} for activation rows r0 and r1 (one group of 16 per inner iteration). */
@@ -168,7 +173,7 @@ final class QuantDotPair {
         float offs0 = 0, offs1 = 0;
         for (int b = 0; b < nb; b++) {
             long o = off + 210L * b;
-            IntVector is0 = IntVector.zero(IntVector.SPECIES_256), is1 = is0;
+            IntVector is0 = IntVector.zero(VectorShapes.I), is1 = is0;
             int osum0 = 0, osum1 = 0;
             int y0 = r0 * k + 256 * b, y1 = r1 * k + 256 * b, bo0 = bs0 + 16 * b, bo1 = bs1 + 16 * b;
             long sc = w.get(QuantDot.I64, o + 192);
@@ -191,7 +196,7 @@ final class QuantDotPair {
             offs0 += dd0 * 32 * osum0;
             offs1 += dd1 * 32 * osum1;
         }
-        out[o0] = Lanes.sum(acc0) - offs0;
-        out[o1] = Lanes.sum(acc1) - offs1;
+        out[o0] = Lanes.sumFI(acc0) - offs0;
+        out[o1] = Lanes.sumFI(acc1) - offs1;
     }
 }

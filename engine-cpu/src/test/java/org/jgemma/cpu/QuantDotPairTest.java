@@ -2,12 +2,14 @@ package org.jgemma.cpu;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.util.stream.Stream;
 
 import org.jgemma.backend.TestWeights;
 import org.jgemma.ggml.GgmlType;
 import org.jgemma.gguf.GgufTensorInfo;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -18,12 +20,20 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class QuantDotPairTest {
     static Stream<GgmlType> pairTypes() {
-        return Stream.of(GgmlType.values()).filter(QuantDotPair::supports);
+        return Stream.of(GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K);
+    }
+
+    @Test
+    void supportedWhereTheOneColumnKernelsRun() {
+        // the pair kernels are written for 256-bit vectors, as QuantDot's; elsewhere Matmul dots one column at a time
+        assertEquals(VectorShapes.INT8_WIDE, QuantDotPair.supports(GgmlType.Q8_0));
+        assertTrue(!QuantDotPair.supports(GgmlType.Q4_0) && !QuantDotPair.supports(GgmlType.F32));
     }
 
     @ParameterizedTest
     @MethodSource("pairTypes")
     void eachColumnIsBitIdenticalToTheOneColumnKernel(GgmlType type) {
+        assumeTrue(VectorShapes.INT8_WIDE, "the int8 kernels need 256-bit vectors (jgemma.vectorBits / this machine gives " + VectorShapes.BITS + ")");
         // widths of an odd and an even number of blocks (the Q8_0 kernel alternates two accumulators), 3 activation rows
         int[] widths = type.blockSize == 256 ? new int[] {256, 512, 768, 1536} : new int[] {32, 640, 1152, 96};
         for (int k : widths) {
