@@ -263,11 +263,17 @@ final class ChatRepl {
             if (conversation != null) {
                 List<ChatMessage> all = new ArrayList<>(conversation);
                 all.add(message);
-                conversation = null;
                 r = chat.send(all, settings.generationOptions(), print);
+                conversation = null; // the chat's history now (kept when the send fails)
             } else {
                 r = chat.send(message, settings.generationOptions(), print);
             }
+        } catch (org.jgemma.api.JGemmaException | java.io.UncheckedIOException e) {
+            // a turn that cannot run (a broken vision projector, a message longer than the context): one line, and the
+            // chat goes on with its conversation as it was (ChatSession leaves the history unchanged on failure)
+            err.println("error: " + Main.describe(e));
+            err.flush();
+            return;
         } finally {
             generating = null;
         }

@@ -72,6 +72,22 @@ class InlineImageChatTest {
     }
 
     @Test
+    void aBrokenProjectorIsOneErrorAndTheChatGoesOn(@TempDir Path tmp) throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("m"));
+        Path model = Files.copy(VisionFixture.model(), dir.resolve("gemma3v-tiny.gguf"));
+        Files.writeString(dir.resolve("broken-mmproj.gguf"), "GGUF but not really");
+        Path in = Files.writeString(tmp.resolve("in.txt"), VisionFixture.image("image2_224x224") + " Describe the image.\nHi\n");
+        Path out = tmp.resolve("o"), err = tmp.resolve("e");
+        List<String> cmd = TerminalTest.jgemma(tmp, List.of(), "run", model.toString(), "--backend", "cpu", "-n", "2", "-c", "128");
+        Process p = new ProcessBuilder(cmd).redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "timed out");
+        String e = Files.readString(err);
+        assertEquals(0, p.exitValue(), e);
+        assertTrue(e.lines().anyMatch(l -> l.startsWith("error: ") && l.contains("broken-mmproj.gguf")), e);
+        assertEquals(1, Files.readAllLines(out).size(), Files.readString(out) + e); // the reply to "Hi" only
+    }
+
+    @Test
     void terminalChatAttachesQuotedPaths(@TempDir Path tmp) throws Exception {
         assumeTrue(TerminalTest.onPath("expect"), "expect is not installed (apt-get install expect): the pseudo-terminal chat test cannot run");
         Path img = spacedImage(tmp);

@@ -104,6 +104,11 @@ public final class Model implements AutoCloseable {
         return visionMemory.totalBytes();
     }
 
+    /** {@link #visionBytes()} in its two parts: the tower's weights and one image's buffers. */
+    public synchronized org.jgemma.vision.VisionMemory visionMemory() {
+        return visionMemory;
+    }
+
     /** Takes the vision tower from llama.cpp's mmproj GGUF {@code file} (before the first image). */
     public synchronized void useMmproj(Path file) {
         if (vision != null) throw new IllegalStateException("the vision tower is already loaded");

@@ -47,9 +47,10 @@ public final class ForkedJvm {
                     return ("(stdout unreadable: " + e + ")").getBytes(StandardCharsets.UTF_8);
                 }
             });
-            if (!p.waitFor(5, TimeUnit.MINUTES)) {
-                p.destroyForcibly();
-                throw new AssertionError("forked JVM " + main.getSimpleName() + " hung (5 minutes): " + Files.readString(errFile));
+            if (!p.waitFor(10, TimeUnit.MINUTES)) {
+                p.destroyForcibly().waitFor();
+                throw new AssertionError("forked JVM " + main.getSimpleName() + " hung (10 minutes):\n--- stdout\n"
+                        + new String(out.join(), StandardCharsets.UTF_8) + "--- stderr\n" + Files.readString(errFile));
             }
             return new Result(p.exitValue(), new String(out.join(), StandardCharsets.UTF_8), Files.readString(errFile));
         } finally {

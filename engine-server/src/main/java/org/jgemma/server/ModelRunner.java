@@ -67,13 +67,18 @@ final class ModelRunner implements AutoCloseable {
     /** Opens the model on the configured backend, with a context of {@code cfg.contextSize()} tokens per slot. */
     static ModelRunner load(ModelInfo info, ServerConfig cfg) throws IOException {
         ChatTemplate template;
+        boolean towerInFile;
         try (GgufFile f = GgufFile.open(info.path())) {
             template = ChatTemplate.from(f);
+            towerInFile = org.jgemma.vision.VisionConfig.present(f);
         }
         Model model = Model.open(info.path(), ModelOptions.defaults().withBackend(cfg.backend()).withThreads(cfg.threads())
                 .withContextSize(cfg.contextSize()).withMaxParallel(Math.min(cfg.parallel(), Gemma3Model.MAX_PARALLEL)));
+        // the vision tower: one image's buffers, and its weights when they are in an mmproj beside the file (not in info.size())
+        org.jgemma.vision.VisionMemory vision = model.visionMemory();
+        long visionBytes = vision.scratchBytes() + (towerInFile ? 0 : vision.weightBytes());
         return new ModelRunner(info, model, template, cfg.parallel(), cfg.queue(),
-                estimateBytes(info, model.contextSize(), cfg.parallel()));
+                estimateBytes(info, model.contextSize(), cfg.parallel()) + visionBytes);
     }
 
     /** Weights (the file) plus a float KV cache per slot: 2 x layers x ctx x kv heads x head dim x 4 bytes. */

@@ -142,4 +142,25 @@ class VisionServerTest {
                 {"model":"%s","stream":false,"options":{"num_predict":2},"messages":[{"role":"user","content":"Hi"}]}""".formatted(model));
         assertEquals(200, t.statusCode(), t.body());
     }
+
+    @Test
+    void theProjectorIsNoModelAndCountsInTheLoadedSize() throws Exception {
+        Path model = VisionFixture.model();
+        ModelCatalog catalog = new ModelCatalog(List.of(), List.of(model.getParent(), Fixtures.file(TEXT_ONLY + ".gguf").getParent()));
+        List<String> names = catalog.scan().stream().map(ModelInfo::name).toList();
+        assertTrue(names.contains("gemma3v-tiny:latest") && names.stream().noneMatch(n -> n.contains("mmproj")), names.toString());
+        ServerConfig cfg = ServerConfig.defaults().withBackend("cpu").withContextSize(64).withParallel(2);
+        org.jgemma.vision.VisionMemory tower;
+        try (var f = org.jgemma.gguf.GgufFile.open(model.resolveSibling("gemma3v-tiny-mmproj-f32.gguf"))) {
+            tower = org.jgemma.vision.VisionMemory.of(f);
+        }
+        ModelInfo info = catalog.find("gemma3v-tiny");
+        try (ModelRunner r = ModelRunner.load(info, cfg)) { // /api/ps's size: the file, the KV caches, the mmproj and one image
+            assertEquals(ModelRunner.estimateBytes(info, 64, 2) + tower.weightBytes() + tower.scratchBytes(), r.estimatedBytes());
+        }
+        ModelInfo text = catalog.find(TEXT_ONLY.substring(TEXT_ONLY.indexOf('/') + 1));
+        try (ModelRunner r = ModelRunner.load(text, cfg)) {
+            assertEquals(ModelRunner.estimateBytes(text, 64, 2), r.estimatedBytes());
+        }
+    }
 }
