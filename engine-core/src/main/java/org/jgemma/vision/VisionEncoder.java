@@ -23,6 +23,9 @@ import org.jgemma.gguf.GgufTensorInfo;
  * owns it, closes the backend; uploaded weights stay with the backend until it closes.
  */
 final class VisionEncoder implements AutoCloseable {
+    /** Rows of the FFN activations the host holds at once for bias + GELU. */
+    static final int GELU_ROWS = 256;
+
     private final VisionModel m;
     private final Backend b;
     private final boolean ownsBackend;
@@ -88,7 +91,7 @@ final class VisionEncoder implements AutoCloseable {
         }
         b.write(cols, 0, im, 0, im.length);
         b.matmul(patchW, cols, np, x);
-        float[] xs = new float[nd], h = new float[nd], t = new float[nd], fh = new float[np * f];
+        float[] xs = new float[nd], h = new float[nd], fh = new float[Math.min(np, GELU_ROWS) * f];
         b.read(x, 0, xs, 0, nd);
         parallelRows(np, (r0, r1) -> {
             for (int i = r0 * d; i < r1 * d; i++) xs[i] = xs[i] + m.patchB[i % d] + m.posEmbd[i];
@@ -105,20 +108,23 @@ final class VisionEncoder implements AutoCloseable {
             addBias(v, bl.vB(), np, d, h);
             b.selfAttention(q, k, v, np, c.nHead(), c.headDim(), scale, a);
             b.matmul(wl[3], a, np, x);
-            b.read(x, 0, t, 0, nd);
-            residual(xs, t, bl.oB(), np, d);
+            b.read(x, 0, h, 0, nd);
+            residual(xs, h, bl.oB(), np, d);
             layerNorm(xs, bl.ln2W(), bl.ln2B(), np, d, c.eps(), h);
             b.write(x, 0, h, 0, nd);
             b.matmul(wl[4], x, np, ff);
-            b.read(ff, 0, fh, 0, np * f);
             float[] upB = bl.upB();
-            parallelRows(np, (r0, r1) -> {
-                for (int i = r0 * f; i < r1 * f; i++) fh[i] = VisionModel.geluTanh(fh[i] + upB[i % f]);
-            });
-            b.write(ff, 0, fh, 0, np * f);
+            for (int c0 = 0; c0 < np; c0 += GELU_ROWS) { // through a host window of GELU_ROWS rows: [np][F] is the largest buffer
+                int rows = Math.min(GELU_ROWS, np - c0);
+                b.read(ff, (long) c0 * f, fh, 0, rows * f);
+                parallelRows(rows, (r0, r1) -> {
+                    for (int i = r0 * f; i < r1 * f; i++) fh[i] = VisionModel.geluTanh(fh[i] + upB[i % f]);
+                });
+                b.write(ff, (long) c0 * f, fh, 0, rows * f);
+            }
             b.matmul(wl[5], ff, np, x);
-            b.read(x, 0, t, 0, nd);
-            residual(xs, t, bl.downB(), np, d);
+            b.read(x, 0, h, 0, nd);
+            residual(xs, h, bl.downB(), np, d);
         }
         return m.project(xs);
     }

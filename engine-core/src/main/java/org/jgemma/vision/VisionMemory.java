@@ -28,32 +28,35 @@ public record VisionMemory(long weightBytes, long scratchBytes) {
     }
 
     /**
-     * Float buffers of one image through {@link VisionModel#encode} on its CPU backend ({@link VisionEncoder}, the larger of
-     * its two paths; keep this in step with it), all alive at once (S = image size, P = patch size, n = (S/P)² patches,
-     * D = width, F = FFN width, t = image tokens, E = text width):
+     * Float buffers of one image through {@link VisionModel#encode} (its {@link VisionEncoder} on a CPU backend; S = image
+     * size, P = patch size, n = (S/P)² patches, D = width, F = FFN width, t = image tokens, E = text width), all alive at
+     * once in the worst case:
      * <ul>
-     *   <li>the preprocessed image {@code [3][S][S]}; its im2col {@code [n][3·P·P]} on the host and on the backend;</li>
-     *   <li>on the backend: the matmul input / output and Q, K, V, attention output {@code 5 × [n][D]}, the FFN
-     *       {@code [n][F]}, the attention's transposed keys {@code [D][n rounded up to 8]} and score tiles (up to 16 workers
-     *       of 4 query rows, {@code 64 × [n]}); on the host: the residual stream and two work rows {@code 3 × [n][D]} and the
-     *       FFN {@code [n][F]};</li>
+     *   <li>the preprocessed image {@code [3][S][S]} and its im2col {@code [n][3·P·P]}, on the host and in the backend;</li>
+     *   <li>on the host, the residual stream and one work buffer {@code 2 × [n][D]} and a window of the FFN
+     *       {@code [256][F]}; in the backend, five buffers (input, Q, K, V, attention output) {@code 5 × [n][D]} and the FFN
+     *       {@code [n][F]};</li>
+     *   <li>the backend's kernels: the attention's per-head copies of K and V {@code 2 × [n][D]} and the batched matmul's
+     *       transposed input, at most {@code [n][F]};</li>
      *   <li>the pooled grid {@code [t][D]} and the result {@code [t][E]};</li>
      *   <li>what the tower keeps dequantized while loaded: position embeddings {@code [n][D]}, the projection
      *       {@code [D][E]}, per layer 9 vectors of D and one of F (norms, biases), the post-norm and projector norm.</li>
      * </ul>
-     * The decoded input picture (3 bytes a pixel, before resizing) and the CPU backend's per-thread weight panels come on
-     * top. Real Gemma 3 (896 px, patch 14, D 1152, F 4304, 27 layers, 16 heads, E 2560 for 4B): 94.2 M floats, 359 MiB.
+     * Per-thread scratch of the CPU kernels (a few MB) and the decoded input picture (3 bytes a pixel, before resizing; it
+     * depends on the file, not the model) come on top.
+     * Real Gemma 3 (896 px, patch 14, D 1152, F 4304, 27 layers, 16 heads, E 2560 for 4B): about 95 M floats, 363 MiB (the plain-Java encodeReference needed 228 MiB; the CPU kernels trade memory for speed).
      */
     public static long scratchBytes(VisionConfig c) {
         long s = c.imageSize(), p = c.patchSize(), n = c.nPatches(), d = c.nEmbd(), ff = c.nFf(), t = c.nTokens(), e = c.projDim();
-        long nPad = (n + 7) / 8 * 8;
         long floats = 0;
         floats = Math.addExact(floats, Math.multiplyExact(3 * s, s));                  // pixels
         floats = Math.addExact(floats, Math.multiplyExact(2 * n, 3 * p * p));          // im2col, host and backend
-        floats = Math.addExact(floats, Math.multiplyExact(8 * n, d));                  // 5 backend + 3 host [n][D]
-        floats = Math.addExact(floats, Math.multiplyExact(nPad, d));                   // transposed keys
-        floats = Math.addExact(floats, Math.multiplyExact(64, nPad));                  // score tiles
-        floats = Math.addExact(floats, Math.multiplyExact(2 * n, ff));                 // FFN, backend and host
+        floats = Math.addExact(floats, Math.multiplyExact(2 * n, d));                  // host: residual stream, work buffer
+        floats = Math.addExact(floats, Math.multiplyExact(Math.min(n, VisionEncoder.GELU_ROWS), ff)); // host: FFN window
+        floats = Math.addExact(floats, Math.multiplyExact(5 * n, d));                  // backend: input, q, k, v, attention out
+        floats = Math.addExact(floats, Math.multiplyExact(n, ff));                     // backend: FFN
+        floats = Math.addExact(floats, Math.multiplyExact(2 * n, d));                  // attention: K and V per head
+        floats = Math.addExact(floats, Math.multiplyExact(n, ff));                     // batched matmul: transposed input
         floats = Math.addExact(floats, Math.multiplyExact(t, d + e));                  // pooled, result
         floats = Math.addExact(floats, Math.multiplyExact(n, d));                      // position embeddings
         floats = Math.addExact(floats, Math.multiplyExact(d, e));                      // projection

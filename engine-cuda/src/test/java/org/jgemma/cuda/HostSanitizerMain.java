@@ -15,7 +15,7 @@ import org.jgemma.model.Gemma3Model;
 /**
  * Runs in a JVM started by {@link HostSanitizerTest} with libasan preloaded and the AddressSanitizer/UBSan build of
  * the kernels: {@code ops} launches every kernel (each weight type's mat-vec widths, tiled mat-mat and get_rows, norm,
- * rope, KV append, the three attention kernels, the element-wise ones, argmax) on small shapes checked against the reference, then
+ * rope, KV append, the attention kernels (decode, query-tile, non-causal), the element-wise ones, argmax) on small shapes checked against the reference, then
  * a recorded and replayed decode of the tiny model; {@code overflow} and {@code misaligned} make a kernel read past
  * an allocation / load a float2 from a 4-byte aligned address, which the sanitizers must stop.
  */
@@ -55,8 +55,12 @@ public final class HostSanitizerMain {
         for (int n : new int[] {3, 12}) {  // 3 queries: flash-decoding kernels; 12 (a prompt chunk): the query-tile kernel
             float[] q = TestWeights.gaussian(n * nHead * hd, 1.0, 5);
             for (int window : new int[] {0, 16}) {
-                check("attention n " + n + " window " + window, attention(b, q, n, nHead, nKv, hd, window, slots),
-                        attention(ref, q, n, nHead, nKv, hd, window, slots), BackendConformanceTest.ATTENTION_BUDGET);
+                check("attention n " + n + " window " + window, attention(b, q, n, nHead, nKv, hd, window, slots, -1),
+                        attention(ref, q, n, nHead, nKv, hd, window, slots, -1), BackendConformanceTest.ATTENTION_BUDGET);
+                if (n == 3) {  // an image chunk at positions 67..69: attends to all of it
+                    check("non-causal attention window " + window, attention(b, q, n, nHead, nKv, hd, window, slots, 69),
+                            attention(ref, q, n, nHead, nKv, hd, window, slots, 69), BackendConformanceTest.ATTENTION_BUDGET);
+                }
             }
         }
         float[] gate = TestWeights.gaussian(1000, 2.0, 6), up = TestWeights.gaussian(1000, 1.0, 7);
@@ -94,7 +98,8 @@ public final class HostSanitizerMain {
         return read(b, out, 3 * 256);
     }
 
-    private static float[] attention(Backend b, float[] qs, int n, int nHead, int nKv, int hd, int window, int slots) {
+    /** Queries at positions 67..69 over 70 keys; horizon ≥ 0: {@link Backend#attentionNonCausal} (attn_non_causal_f16). */
+    private static float[] attention(Backend b, float[] qs, int n, int nHead, int nKv, int hd, int window, int slots, int horizon) {
         KvBuffer kv = b.allocateKv(slots, nKv * hd, "kv");
         Buffer k = b.allocate(64L * nKv * hd, "k"), v = b.allocate(64L * nKv * hd, "v");
         Buffer q = b.allocate(qs.length, "q"), out = b.allocate(qs.length, "out");
@@ -120,7 +125,8 @@ public final class HostSanitizerMain {
         b.kvAppend(k, v, n, pos, kv);
         b.write(q, 0, qs, 0, qs.length);
         b.rope(q, n, nHead, hd, pos, 10000f, 1f);
-        b.attention(q, kv, n, pos, nHead, nKv, hd, window, 0.1f, out);
+        if (horizon < 0) b.attention(q, kv, n, pos, nHead, nKv, hd, window, 0.1f, out);
+        else b.attentionNonCausal(q, kv, n, pos, nHead, nKv, hd, window, 0.1f, horizon, out);
         return read(b, out, qs.length);
     }
 
