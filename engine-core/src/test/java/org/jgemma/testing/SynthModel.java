@@ -8,14 +8,20 @@ import org.jgemma.gguf.GgufValue;
 import org.jgemma.gguf.GgufWriter;
 
 /**
- * Manual tool (not a test): {@code SynthModel 270m|1b OUT.gguf} writes a gemma3 file of the real model's shape
+ * Manual tool (not a test): {@code SynthModel 270m|1b|4b OUT.gguf} writes a gemma3 file of the real model's shape
  * (vocabulary of the fixture {@code gemma3-vocab.gguf}, hidden size, layers, heads, FFN) with random Q8_0 matrices
  * and F32 norms, for speed measurements where the real weights are not at hand. Its outputs are meaningless.
  */
 public final class SynthModel {
     public static void main(String[] args) throws Exception {
-        boolean big = args[0].equals("1b");
-        int ne = big ? 1152 : 640, layers = big ? 26 : 18, heads = big ? 4 : 4, kv = 1, hd = 256, ff = big ? 6912 : 2048;
+        // n_embd, layers, heads, KV heads, FFN, sliding window of the real models (gemma3_synth.py's SIZES)
+        int[] shape = switch (args[0]) {
+            case "270m" -> new int[] {640, 18, 4, 1, 2048, 512};
+            case "1b" -> new int[] {1152, 26, 4, 1, 6912, 512};
+            case "4b" -> new int[] {2560, 34, 8, 4, 10240, 1024};
+            default -> throw new IllegalArgumentException("size " + args[0] + ": 270m, 1b or 4b");
+        };
+        int ne = shape[0], layers = shape[1], heads = shape[2], kv = shape[3], hd = 256, ff = shape[4];
         SplittableRandom rnd = new SplittableRandom(7);
         try (GgufFile vocab = GgufFile.open(Fixtures.file("gemma3-vocab.gguf")); GgufFile tiny = GgufFile.open(Fixtures.file("tiny/gemma3-tiny-f32.gguf"))) {
             GgufWriter w = new GgufWriter().putAll(tiny.metadata()).putAll(vocab.metadata());
@@ -28,7 +34,7 @@ public final class SynthModel {
             w.put("gemma3.attention.key_length", GgufValue.ofUInt32(hd));
             w.put("gemma3.attention.value_length", GgufValue.ofUInt32(hd));
             w.put("gemma3.context_length", GgufValue.ofUInt32(32768));
-            w.put("gemma3.attention.sliding_window", GgufValue.ofUInt32(512));
+            w.put("gemma3.attention.sliding_window", GgufValue.ofUInt32(shape[5]));
             w.put("general.name", GgufValue.ofString("synthetic gemma3 " + args[0] + " Q8_0"));
             w.addTensor("token_embd.weight", GgmlType.Q8_0, new long[] {ne, nVocab}, q8(rnd, (long) ne * nVocab));
             w.addTensor("output_norm.weight", GgmlType.F32, new long[] {ne}, norm(rnd, ne));

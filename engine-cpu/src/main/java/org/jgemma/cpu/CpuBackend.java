@@ -138,9 +138,10 @@ public final class CpuBackend implements Backend {
     @Override
     public KvBuffer allocateKv(int slots, int kvDim, String name) {
         if (slots <= 0 || kvDim <= 0) throw new IllegalArgumentException("KV cache " + name + ": bad size " + slots + " x " + kvDim);
-        attention.ensureSlots(slots);
         try {
-            return track(new CpuKv(slots, kvDim, name));
+            CpuKv kv = new CpuKv(slots, kvDim, name); // first: a cache refused for its size grows no attention scratch
+            attention.ensureSlots(slots);
+            return track(kv);
         } catch (OutOfMemoryError e) { // a failed array allocation took nothing: report it as what it is
             throw new BackendUnavailableException(kvShortfall(name, slots, kvDim, allocated));
         }

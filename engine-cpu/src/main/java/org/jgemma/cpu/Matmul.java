@@ -13,7 +13,9 @@ import org.jgemma.ggml.GgmlType;
  * {@code out[t][r] = Σ_k W[r][k] x[t][k]} on all workers, rows split across them. Two paths:
  * <ul>
  *   <li>few tokens (decode) on a quantized weight: the activation rows are quantized once to the weight's
- *       vec_dot_type and each weight row is dotted with them in int8 ({@link QuantDot}), as llama.cpp does;</li>
+ *       vec_dot_type and each weight row is dotted with them in int8 ({@link QuantDot}), as llama.cpp does; in a
+ *       step of several sequences, two at a time ({@link QuantDotPair}: each weight block loaded once for both, the
+ *       same floats as one at a time);</li>
  *   <li>many tokens (prompt) or float weights: each worker dequantizes a pair of weight rows into its scratch once
  *       per chunk of tokens and runs a 2-row × 4-token float tile, so every weight byte read serves many tokens.</li>
  * </ul>
@@ -218,10 +220,14 @@ final class Matmul implements WorkerPool.Task {
         if (n == 1) {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
         } else {
+            // several tokens (a decode step of several sequences): the row is read from memory once for all of them;
+            // pairs of tokens share each weight block's loading (QuantDotPair), the same floats as one token alone
             int rows = (int) w.rows();
+            boolean pairs = QuantDotPair.supports(t);
             for (int r = r0; r < r1; r++) {
-                // several tokens (a decode step of several sequences): the row's bytes come from the cache after the first
-                for (int tok = 0; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
+                int tok = 0;
+                if (pairs) for (; tok + 1 < n; tok += 2) QuantDotPair.dot2(t, seg, rb * r, acts, tok, tok + 1, k, out, tok * rows + r, (tok + 1) * rows + r);
+                for (; tok < n; tok++) out[tok * rows + r] = QuantDot.dot(t, seg, rb * r, acts, tok, k);
             }
         }
     }

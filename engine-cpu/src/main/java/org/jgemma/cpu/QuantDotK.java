@@ -66,12 +66,14 @@ final class QuantDotK {
             long sc = scales8(u0, u1, u2);
             IntVector isum = IntVector.zero(I256);
             int y = qa + 256 * b;
-            for (int j = 0; j < 8; j++, y += 32) { // sub-block j: nibble (j & 1) of the 32 bytes of chunk j / 2
-                long p = o + 16 + 16L * (j & ~1);
-                int sh = 4 * (j & 1);
-                ShortVector p0 = load16(w, p).lanewise(VectorOperators.ASHR, sh).and((short) 0xF).mul(act(q, y));
-                ShortVector p1 = load16(w, p + 16).lanewise(VectorOperators.ASHR, sh).and((short) 0xF).mul(act(q, y + 16));
-                isum = isum.add(madd16(p0.add(p1)).mul((int) (sc >>> (8 * j)) & 0xFF));
+            for (int c = 0; c < 4; c++, y += 64, sc >>>= 16) { // chunk c of 32 bytes: sub-blocks 2c (low nibbles), 2c + 1 (high)
+                long p = o + 16 + 32L * c; // 2 loads for 64 weights, not 4: each byte read once, as ggml-cpu/arch/x86/quants.c :: ggml_vec_dot_q4_K_q8_K (AVX2) does
+                ShortVector a0 = load16(w, p), a1 = load16(w, p + 16);
+                ShortVector p0 = a0.and((short) 0xF).mul(act(q, y)), p1 = a1.and((short) 0xF).mul(act(q, y + 16));
+                isum = isum.add(madd16(p0.add(p1)).mul((int) sc & 0xFF));
+                ShortVector r0 = a0.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(act(q, y + 32));
+                ShortVector r1 = a1.lanewise(VectorOperators.ASHR, 4).and((short) 0xF).mul(act(q, y + 48));
+                isum = isum.add(madd16(r0.add(r1)).mul((int) (sc >>> 8) & 0xFF));
             }
             float dy = a.d[da + b];
             acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);

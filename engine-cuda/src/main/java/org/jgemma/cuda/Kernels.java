@@ -18,6 +18,9 @@ final class Kernels {
             GEGLU = "geglu_f32", ADD = "add_f32", SOFTCAP = "softcap_f32", COPY = "copy_f32",
             KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16", FA_COMBINE = "flash_attn_combine_f32",
             ARGMAX = "argmax_f32", ATTN_NON_CAUSAL = "attn_non_causal_f16";
+    /** Prompt chunks of more than 8 tokens (PrefillOps): tiled mat-mat, query-tile attention. */
+    static final String MUL_MM_Q = "mul_mm_q_f32", MUL_MM_Q2_K = "mul_mm_q2_k_f32", MUL_MM_F = "mul_mm_f_f32",
+            FA_TILE = "flash_attn_tile_f16", FA_TILE_COMBINE = "flash_attn_tile_combine_f32";
 
     /** Weight types of matmul and embed (mul_mv_*_f32.cu, get_rows.cu). */
     static final Set<GgmlType> WEIGHT_TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0,
@@ -43,7 +46,8 @@ final class Kernels {
 
     static List<String> names() {
         List<String> n = new ArrayList<>(List.of(QUANTIZE, RMS_NORM, ROPE, GEGLU, ADD, SOFTCAP, COPY, KV_APPEND, FA_SPLIT,
-                FA_COMBINE, ARGMAX, ATTN_NON_CAUSAL));
+                FA_COMBINE, ARGMAX, ATTN_NON_CAUSAL, MUL_MM_Q, MUL_MM_Q2_K, MUL_MM_F, FA_TILE,
+                FA_TILE_COMBINE));
         for (GgmlType t : WEIGHT_TYPES) {
             n.add(getRows(t));
             for (int c : Launch.MV_COLUMNS) n.add(mulMv(t, c));

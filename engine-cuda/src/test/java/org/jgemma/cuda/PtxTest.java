@@ -23,7 +23,8 @@ class PtxTest {
     void everyLaunchedKernelIsInTheCommittedPtx() {
         Map<String, String> entries = Ptx.entries();
         for (String name : Kernels.names()) assertTrue(entries.containsKey(name), () -> "no PTX entry for kernel " + name);
-        assertEquals(12 + 13 * 5, Kernels.names().size(), "12 op kernels + (get_rows + 4 mat-vec widths) x 13 weight types");
+        assertEquals(17 + 13 * 5, Kernels.names().size(),
+                "12 op kernels + 5 prefill kernels (mat-mat q, q2_k, f; query-tile attention and its combine) + (get_rows + 4 mat-vec widths) x 13 weight types");
     }
 
     @Test
