@@ -113,6 +113,7 @@ public final class VisionModel {
         }
     }
 
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
     private final Object encoderLock = new Object();
     private VisionEncoder encoder;      // on its own CPU backend, made on first use; null: none on the class path
     private boolean encoderTried, closed;
@@ -127,6 +128,7 @@ public final class VisionModel {
                         org.jgemma.backend.Backend cpu = p.create(org.jgemma.backend.BackendOptions.defaults());
                         try {
                             encoder = new VisionEncoder(this, cpu, true);
+                            CLEANER.register(this, cpu::close); // a tower dropped without close() still stops the worker threads
                         } catch (UnsupportedOperationException e) { // a weight type the backend lacks: the plain path reads it
                             System.getLogger(VisionModel.class.getName()).log(System.Logger.Level.WARNING,
                                     "vision tower on the host (slow): " + e.getMessage());
