@@ -27,8 +27,19 @@ final class AttentionTask implements WorkerPool.Task {
     }
 
     void ensureSlots(int slots) {
-        if (scores[0].length < slots * maxGroup) scores = new float[pool.size()][slots * maxGroup];
+        int need = scoreLength(slots, maxGroup);
+        if (scores[0].length < need) scores = new float[pool.size()][need];
         this.slots = Math.max(this.slots, slots);
+    }
+
+    /** One worker's score scratch: a score per cache slot for every query head of a KV group, refused past an array. */
+    static int scoreLength(int slots, int group) {
+        long len = (long) slots * group;
+        if (len > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("attention: " + slots + " cache slots x " + group
+                    + " query heads per KV head = " + len + " scores, more than one array holds; use a smaller context");
+        }
+        return (int) len;
     }
 
     void run(float[] q, CpuKv c, int n, int[] pos, int nHead, int nKvHead, int headDim, int window, float scale, float[] out) {
@@ -42,9 +53,10 @@ final class AttentionTask implements WorkerPool.Task {
         if (nHead % nKvHead != 0) throw new IllegalArgumentException("attention: " + nHead + " heads not a multiple of " + nKvHead + " KV heads");
         if (nHead / nKvHead > maxGroup) { // a model with wider groups than seen so far: grow once
             maxGroup = nHead / nKvHead;
-            scores = new float[pool.size()][Math.max(slots, c.slots) * maxGroup];
+            scores = new float[pool.size()][scoreLength(Math.max(slots, c.slots), maxGroup)];
         }
-        if (scores[0].length < c.slots * maxGroup) scores = new float[pool.size()][c.slots * maxGroup];
+        int need = scoreLength(c.slots, maxGroup);
+        if (scores[0].length < need) scores = new float[pool.size()][need];
         this.q = q;
         this.c = c;
         this.n = n;
