@@ -19,6 +19,45 @@ static __device__ __forceinline__ float warp_max(float x) {
     return x;
 }
 
+// Sum over the threads of a block (blockDim.x a multiple of 32, at most 1024), as rms_norm_f32 reduces: each warp's sum
+// into partial[warp], then warp 0 adds those. Every thread gets the total; partial may be reused after it returns.
+static __device__ __forceinline__ float block_sum(float sum, float *partial) {
+    sum = warp_sum(sum);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) partial[warp] = sum;
+    __syncthreads();
+    if (warp == 0) {
+        sum = lane < blockDim.x / 32 ? partial[lane] : 0.0f;
+        sum = warp_sum(sum);
+        if (lane == 0) partial[0] = sum;
+    }
+    __syncthreads();
+    const float total = partial[0];
+    __syncthreads();  // every thread has read partial[0] before a next call overwrites it
+    return total;
+}
+
+// q8_1 of one 32-element group held one element per lane of a warp (ggml-cuda quantize.cu quantize_q8_1): d = amax/127,
+// q = roundf(x/d), s = d·Σq. qs: the group's 32 int8; ds: its (d, s). The kernels that fold the quantization into the
+// op producing the vector (norms, attention combine) call this, so their q8_1 equals quantize_q8_1's bit for bit.
+static __device__ __forceinline__ void quantize_group_q8_1(float xi, int8_t *qs, float2 *ds) {
+    const int lane = threadIdx.x % 32;
+    const float amax = warp_max(fabsf(xi));
+    const float d = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : (int) roundf(xi / d);
+    qs[lane] = (int8_t) q;
+    const float sum = warp_sum((float) q);
+    if (lane == 0) *ds = make_float2(d, d * sum);
+}
+
+#define SQRT_2_OVER_PI 0.79788456080286535587989211986876f
+#define GELU_COEF_A 0.044715f
+
+// gelu_tanh(g) · u (ggml_gelu_f32; GPU backends compute it in f32): geglu_f32 and the fused gate/up mat-vec share it.
+static __device__ __forceinline__ float gelu_tanh_mul(float g, float u) {
+    return 0.5f * g * (1.0f + tanhf(SQRT_2_OVER_PI * g * (1.0f + GELU_COEF_A * g * g))) * u;
+}
+
 // IEEE half at a 2-byte aligned address.
 static __device__ __forceinline__ float load_f16(const uint8_t *p) {
     return __half2float(*reinterpret_cast<const __half *>(p));
