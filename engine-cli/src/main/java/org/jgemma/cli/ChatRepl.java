@@ -50,6 +50,7 @@ final class ChatRepl {
     private LineReader reader;       // null without a terminal
     private volatile ChatSession generating;
     private List<ChatMessage> conversation; // set by /set system until the next message
+    private boolean multimodal;      // the model takes images: image paths in a message are attached (ollama run's opts.MultiModal)
 
     private ChatRepl(Model model, RunCommand.Settings settings, boolean parseSpecial, CommonOptions common, PrintWriter out,
                      PrintWriter info, PrintWriter err) {
@@ -61,6 +62,7 @@ final class ChatRepl {
         this.info = info;
         this.err = err;
         this.chat = model.newChat(settings.system(), parseSpecial);
+        this.multimodal = model.hasVision();
     }
 
     /** The interactive chat on the terminal; returns the exit code. */
@@ -227,7 +229,7 @@ final class ChatRepl {
                 continue;
             }
             if (t.isEmpty()) continue;
-            if (t.startsWith("/")) {
+            if (t.startsWith("/") && !(multimodal && InlineImages.startsWithPath(t))) { // "/tmp/a.png what is it?" is a message
                 if (!command(t)) return;
                 continue;
             }
@@ -237,6 +239,20 @@ final class ChatRepl {
 
     private void send(String text) {
         if (text.isBlank()) return;
+        ChatMessage message = ChatMessage.user(text);
+        if (multimodal) { // image paths typed in the message, as ollama run (cmd/interactive.go extractFileData)
+            InlineImages.Message m;
+            try {
+                m = InlineImages.extract(text);
+            } catch (InlineImages.InlineImageException e) {
+                err.println("error: " + e.getMessage());
+                err.flush();
+                return;
+            }
+            for (String p : m.paths()) err.println("Added image '" + p + "'");
+            err.flush();
+            message = new ChatMessage("user", m.text(), m.images());
+        }
         TokenListener print = TokenListener.text(s -> {
             out.print(s);
             out.flush();
@@ -246,12 +262,18 @@ final class ChatRepl {
         try {
             if (conversation != null) {
                 List<ChatMessage> all = new ArrayList<>(conversation);
-                all.add(ChatMessage.user(text));
-                conversation = null;
+                all.add(message);
                 r = chat.send(all, settings.generationOptions(), print);
+                conversation = null; // the chat's history now (kept when the send fails)
             } else {
-                r = chat.send(text, settings.generationOptions(), print);
+                r = chat.send(message, settings.generationOptions(), print);
             }
+        } catch (org.jgemma.api.JGemmaException | java.io.UncheckedIOException e) {
+            // a turn that cannot run (a broken vision projector, a message longer than the context): one line, and the
+            // chat goes on with its conversation as it was (ChatSession leaves the history unchanged on failure)
+            err.println("error: " + Main.describe(e));
+            err.flush();
+            return;
         } finally {
             generating = null;
         }
@@ -415,9 +437,12 @@ final class ChatRepl {
         }
         info.println("Loading model '" + name + "'");
         info.flush();
+        java.nio.file.Path mmproj = settings.mmproj;
+        settings.mmproj = null; // --mmproj was the projector of the model given on the command line
         try {
             reload(ref);
         } catch (IOException | RuntimeException e) {
+            settings.mmproj = mmproj;
             info.println("error: " + Main.describe(e));
         }
     }
@@ -436,6 +461,7 @@ final class ChatRepl {
         model.close();
         model = next;
         chat = model.newChat(settings.system(), parseSpecial);
+        multimodal = model.hasVision();
         conversation = null;
     }
 
@@ -475,8 +501,10 @@ final class ChatRepl {
                   /?, /help       Help for a command
                   /? shortcuts    Help for keyboard shortcuts
 
-                Use \"\"\" to begin a multi-line message.
-                """);
+                Use \"\"\" to begin a multi-line message.""");
+        if (multimodal) info.println("Use " + java.io.File.separator + "path" + java.io.File.separator + "to" + java.io.File.separator
+                + "file to include .jpg, .png, or .webp images.");
+        info.println();
     }
 
     private void usageSet() {

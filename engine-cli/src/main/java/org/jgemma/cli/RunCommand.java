@@ -70,7 +70,7 @@ final class RunCommand implements Callable<Integer> {
             + " control tokens (as llama.cpp's server does); by default it stays text, so a message cannot end its turn")
     boolean parseSpecial;
 
-    @Option(names = "--image", paramLabel = "F", description = "show image file F (PNG, JPEG, BMP, GIF) with the prompt; repeatable")
+    @Option(names = "--image", paramLabel = "F", description = "show image file F (PNG, JPEG, WebP, BMP, GIF) with the prompt; repeatable")
     List<Path> images = List.of();
 
     @Option(names = "--mmproj", paramLabel = "FILE", description = "the vision projector (llama.cpp's mmproj GGUF); default: the"
@@ -119,13 +119,13 @@ final class RunCommand implements Callable<Integer> {
                     : Files.readString(Path.of(file), StandardCharsets.UTF_8);
         }
         Settings settings = new Settings(ref, sampling.options(), ctxSize, system, verbose);
+        settings.mmproj = mmproj;
+        settings.imagePreprocess = ImagePreprocessor.Mode.parse(imagePreprocess);
         List<RgbImage> shown = new java.util.ArrayList<>();
         for (Path p : images) shown.add(RgbImage.read(p)); // a bad image fails here, before the model loads
         if (!shown.isEmpty() && prompt == null) throw new IllegalArgumentException("--image needs a PROMPT (or --file) to go with it");
         if (prompt != null) {
             try (Model model = settings.open(common, err)) {
-                if (mmproj != null) model.useMmproj(mmproj);
-                model.setImagePreprocess(ImagePreprocessor.Mode.parse(imagePreprocess));
                 if (!shown.isEmpty()) model.vision(); // a missing or bad projector fails before generating
                 this.shownImages = shown;
                 oneShot(model, settings, prompt, out, err);
@@ -200,6 +200,8 @@ final class RunCommand implements Callable<Integer> {
         Integer ctxSize;
         String system;
         boolean verbose;
+        Path mmproj;                                  // --mmproj: the vision projector of ref's model (null: found by the model)
+        ImagePreprocessor.Mode imagePreprocess = ImagePreprocessor.Mode.PAD;
 
         Settings(ModelReference ref, Map<String, Object> flags, Integer ctxSize, String system, boolean verbose) {
             this.ref = ref;
@@ -241,6 +243,8 @@ final class RunCommand implements Callable<Integer> {
 
         Model open(CommonOptions common, PrintWriter err) throws java.io.IOException {
             Model m = Cli.open(ref.path(), modelOptions(common), err);
+            if (mmproj != null) m.useMmproj(mmproj);
+            m.setImagePreprocess(imagePreprocess);
             if (verbose) {
                 err.printf(Locale.ROOT, "loaded %s on %s (%s) in %.2f s, context %d%n", ref.name(), m.backendName(),
                         m.deviceName(), m.loadNanos() / 1e9, m.contextSize());

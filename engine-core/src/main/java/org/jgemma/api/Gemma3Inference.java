@@ -22,6 +22,7 @@ final class Gemma3Inference implements Inference {
     @Override public int batchSize() { return model.options().batch(); }
     @Override public int maxParallel() { return maxParallel; }
     @Override public long allocatedBytes() { return backend.allocatedBytes(); }
+    @Override public void checkFits(long weightBytes, long scratchBytes) { backend.checkFits(weightBytes, 0, scratchBytes); }
     @Override public String backendName() { return backend.name(); }
     @Override public String deviceName() { return backend.deviceName(); }
 

@@ -25,6 +25,12 @@ interface Inference extends AutoCloseable {
      */
     void decodeBatch(Sequence[] seqs, int[] tokens, int count, float[][] out);
 
+    /**
+     * Asks the backend whether it can also hold something used beside the model (the vision tower: its weights and one
+     * image's buffers), as {@link org.jgemma.backend.Backend#checkFits} does for the model itself. Default: no check.
+     */
+    default void checkFits(long weightBytes, long scratchBytes) {}
+
     /** Bytes the backend holds ({@link org.jgemma.backend.Backend#allocatedBytes}). */
     long allocatedBytes();
 

@@ -24,6 +24,7 @@ import org.jgemma.model.Gemma3Model;
 import org.jgemma.ollama.ModelReference;
 import org.jgemma.ollama.OllamaStore;
 import org.jgemma.tokenizer.Tokenizer;
+import org.jgemma.vision.VisionConfig;
 
 /**
  * A Gemma 3 model opened from a GGUF file on a backend: the entry point of the API.
@@ -91,6 +92,23 @@ public final class Model implements AutoCloseable {
     private org.jgemma.vision.VisionModel vision;
     private org.jgemma.vision.ImagePreprocessor.Mode imagePreprocess = org.jgemma.vision.ImagePreprocessor.Mode.PAD;
 
+    private org.jgemma.vision.VisionMemory visionMemory = org.jgemma.vision.VisionMemory.NONE; // what the backend was asked for
+    private Path countedMmproj;                // the mmproj file counted at open (null: none, or the tower is in the model file)
+
+    /**
+     * What the vision tower adds to this model's memory estimate (its weights and one image's buffers, see
+     * {@link org.jgemma.vision.VisionMemory}): counted when the model was opened if the tower was in the file or next to it,
+     * else when a tower given to {@link #useMmproj} loads; 0 without one.
+     */
+    public synchronized long visionBytes() {
+        return visionMemory.totalBytes();
+    }
+
+    /** {@link #visionBytes()} in its two parts: the tower's weights and one image's buffers. */
+    public synchronized org.jgemma.vision.VisionMemory visionMemory() {
+        return visionMemory;
+    }
+
     /** Takes the vision tower from llama.cpp's mmproj GGUF {@code file} (before the first image). */
     public synchronized void useMmproj(Path file) {
         if (vision != null) throw new IllegalStateException("the vision tower is already loaded");
@@ -128,6 +146,11 @@ public final class Model implements AutoCloseable {
         }
         org.jgemma.gguf.GgufFile f = org.jgemma.gguf.GgufFile.open(p);
         try {
+            if (!p.toAbsolutePath().equals(countedMmproj)) { // not counted at open: the backend is asked now, before it loads
+                org.jgemma.vision.VisionMemory need = org.jgemma.vision.VisionMemory.of(f);
+                inference.checkFits(need.weightBytes(), need.scratchBytes());
+                visionMemory = need;
+            }
             vision = checkWidth(org.jgemma.vision.VisionModel.load(f), p);
             visionFile = f;
             return vision;
@@ -184,6 +207,7 @@ public final class Model implements AutoCloseable {
     }
 
     synchronized void closeVision() {
+        if (vision != null) vision.close(); // its CPU backend (worker threads, activations)
         if (visionFile != null) visionFile.close();
         visionFile = null;
         vision = null;
@@ -266,15 +290,37 @@ public final class Model implements AutoCloseable {
             backend = Backends.create(options.backend(), new BackendOptions(options.threads(), null));
             ChatTemplate template = ChatTemplate.from(file);
             int batch = options.batchSize() > 0 ? Math.min(options.batchSize(), ctx) : Math.min(512, ctx);
-            Gemma3Model model = Gemma3Model.load(file, backend, new Gemma3Model.Options(ctx, batch, false));
-            return new Model(new Gemma3Inference(model, backend, options.effectiveMaxParallel()), new TokenizerCodec(tokenizer, template), tokenizer.bosId(), tokenizer,
+            Path mmproj = VisionConfig.present(file) ? null : findMmproj(path);
+            org.jgemma.vision.VisionMemory vision = visionAtOpen(file, mmproj);
+            Gemma3Model model = Gemma3Model.load(file, backend, new Gemma3Model.Options(ctx, batch, false), vision);
+            Model m = new Model(new Gemma3Inference(model, backend, options.effectiveMaxParallel()), new TokenizerCodec(tokenizer, template), tokenizer.bosId(), tokenizer,
                     config, file, System.nanoTime() - t0);
+            m.visionMemory = vision;
+            m.countedMmproj = vision.totalBytes() > 0 && mmproj != null ? mmproj.toAbsolutePath() : null;
+            return m;
         } catch (GgufFormatException e) {
             closeQuietly(backend, file);
             throw new GgufFormatException(path + ": " + e.getMessage(), e.offset());
         } catch (RuntimeException | Error e) {
             closeQuietly(backend, file);
             throw e;
+        }
+    }
+
+    /**
+     * The vision tower that will be used beside the model, for the memory estimate: the one in the model file (an Ollama
+     * blob), else the {@code *mmproj*.gguf} next to it. A projector that cannot be read counts nothing here: the text
+     * model still opens, and the projector's error comes with the first image.
+     */
+    private static org.jgemma.vision.VisionMemory visionAtOpen(GgufFile file, Path mmproj) {
+        try {
+            if (VisionConfig.present(file)) return org.jgemma.vision.VisionMemory.of(file);
+            if (mmproj == null) return org.jgemma.vision.VisionMemory.NONE;
+            try (GgufFile f = GgufFile.open(mmproj)) {
+                return org.jgemma.vision.VisionMemory.of(f);
+            }
+        } catch (IOException | RuntimeException e) {
+            return org.jgemma.vision.VisionMemory.NONE;
         }
     }
 
@@ -305,17 +351,35 @@ public final class Model implements AutoCloseable {
         }
     }
 
+    /** How often, at most, {@link #checkFileUnchangedSoon} looks at the file during a request: one stat per 10 ms. */
+    static final long FILE_CHECK_INTERVAL_NANOS = 10_000_000L;
+
+    /** System.nanoTime() from which {@link #checkFileUnchangedSoon} looks again (racy on purpose: a check more or less). */
+    private volatile long nextFileCheck = Long.MIN_VALUE;
+
     /**
      * Refuses a request when the mapped file changed on disk since it was opened (size or modification time): reading
      * a truncated mapping can crash the JVM (SIGBUS). A model opened with {@code withMmap(false)} holds its own copy.
+     * Called before every request; {@link #checkFileUnchangedSoon} during one.
      */
     void checkFileUnchanged() {
         if (file == null || !file.isMapped()) return;
+        nextFileCheck = System.nanoTime() + FILE_CHECK_INTERVAL_NANOS;
         file.changedOnDisk().ifPresent(why -> {
             throw new JGemmaException("model file " + file.path() + " changed on disk since it was opened (" + why
                     + "); it is memory-mapped, so reading it now could crash the process: open the model again, or open it"
                     + " with ModelOptions.withMmap(false) / --no-mmap to hold the weights in memory");
         });
+    }
+
+    /**
+     * {@link #checkFileUnchanged} during a request: before each prompt chunk and each generated token, at most once per
+     * {@value #FILE_CHECK_INTERVAL_NANOS} ns (a stat costs microseconds; a step of a real model milliseconds). It narrows
+     * the window in which a file changed underneath can crash the process; it cannot close it (a change during a step).
+     */
+    void checkFileUnchangedSoon() {
+        if (file == null || !file.isMapped() || System.nanoTime() - nextFileCheck < 0) return;
+        checkFileUnchanged();
     }
 
     /** A new completion session with its own KV cache (allocated now; {@link Session#close()} frees it). */

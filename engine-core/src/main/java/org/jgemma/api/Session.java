@@ -262,6 +262,7 @@ public final class Session implements AutoCloseable {
                 if (e == null || done + e.length > all.length) {
                     throw new IllegalArgumentException("image placeholder " + all[done] + " at prompt index " + done + " without its image");
                 }
+                model.checkFileUnchangedSoon();
                 logitsValid = false;
                 model.scheduler().exclusive(() -> seq.evaluateImage(e));
                 for (int i = done; i < done + e.length; i++) push(all[i]);
@@ -285,6 +286,7 @@ public final class Session implements AutoCloseable {
     boolean evaluatePending() {
         if (pending < 0) return true;
         if (seq.position() + 1 > model.contextSize()) return false;
+        model.checkFileUnchangedSoon(); // before the pending token leaves pending: a refusal leaves the session as it was
         one[0] = pending;
         pending = -1;
         evaluate(one, 0, 1);
@@ -292,6 +294,7 @@ public final class Session implements AutoCloseable {
     }
 
     private void evaluate(int[] ids, int off, int n) {
+        model.checkFileUnchangedSoon(); // a mapped file changed during a long prompt or reply: refuse the next step
         logitsValid = false;
         model.scheduler().evaluate(seq, ids, off, n, logits);
         logitsValid = true;

@@ -42,6 +42,8 @@ public interface Backend extends AutoCloseable {
      * {@code kvElements} K and V elements of one session's cache, {@code scratchBytes} of float activations. A backend
      * that cannot hold them throws {@link BackendUnavailableException} with the numbers and what to try (smaller
      * context, smaller quantization, another backend) instead of failing halfway through the upload. Default: no check.
+     * The weights and scratch include the vision tower's ({@code org.jgemma.vision.VisionMemory}) when the model has one;
+     * a tower chosen after the model loaded is checked by a second call ({@code kvElements} 0) against what is left.
      */
     default void checkFits(long weightBytes, long kvElements, long scratchBytes) {}
 
@@ -187,6 +189,24 @@ public interface Backend extends AutoCloseable {
             return;
         }
         throw new UnsupportedOperationException("backend '" + name() + "' has no non-causal attention (Op.ATTENTION_NON_CAUSAL)");
+    }
+
+    /**
+     * Full (non-causal) multi-head self-attention over n tokens, without a KV cache: the SigLIP vision encoder's
+     * attention. q, k, v and out are {@code [n][nHead][headDim]};
+     * {@code out[i][h] = Σ_j softmax_j(scale · q[i][h]·k[j][h]) · v[j][h]} (see {@link SelfAttentionReference}). out differs
+     * from q, k and v. The default reads q, k and v to the host, runs {@link SelfAttentionReference} and writes out back;
+     * a backend with its own kernel overrides it.
+     */
+    default void selfAttention(Buffer q, Buffer k, Buffer v, int n, int nHead, int headDim, float scale, Buffer out) {
+        SelfAttentionReference.check(n, nHead, headDim, q.size(), k.size(), v.size(), out.size());
+        int len = Math.toIntExact((long) n * nHead * headDim);
+        float[] qh = new float[len], kh = new float[len], vh = new float[len], oh = new float[len];
+        read(q, 0, qh, 0, len);
+        read(k, 0, kh, 0, len);
+        read(v, 0, vh, 0, len);
+        SelfAttentionReference.run(qh, kh, vh, n, nHead, headDim, scale, oh);
+        write(out, 0, oh, 0, len);
     }
 
     /** {@code out[i] = gelu_tanh(gate[i]) * up[i]} for i < n. out may equal gate. */

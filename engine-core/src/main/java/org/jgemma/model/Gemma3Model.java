@@ -57,6 +57,14 @@ public final class Gemma3Model {
     }
 
     public static Gemma3Model load(GgufFile f, Backend backend, Options options) {
+        return load(f, backend, options, org.jgemma.vision.VisionMemory.NONE);
+    }
+
+    /**
+     * As {@link #load(GgufFile, Backend, Options)}, with a vision tower that will be used beside the model: its weights
+     * and one image's buffers ({@code vision}) count in the memory the backend is asked for before anything is uploaded.
+     */
+    public static Gemma3Model load(GgufFile f, Backend backend, Options options, org.jgemma.vision.VisionMemory vision) {
         Gemma3Config c = Gemma3Config.from(f);
         c.checkTensors(f); // before anything is sized from the config
         if (options.contextLength() < 1 || options.contextLength() > c.contextLength()) {
@@ -66,7 +74,8 @@ public final class Gemma3Model {
         if (options.batch() < 1 || options.batch() > options.contextLength()) {
             throw new IllegalArgumentException("batch " + options.batch() + " outside [1, context length " + options.contextLength() + "]");
         }
-        checkFits(f, c, backend, options);
+        MemoryEstimate need = estimate(f, c, options).plus(vision);
+        backend.checkFits(need.weightBytes(), need.kvElements(), need.scratchBytes());
         return new Gemma3Model(c, Gemma3Weights.load(f, c, backend), backend, options);
     }
 
@@ -74,33 +83,30 @@ public final class Gemma3Model {
      * What one session of a model needs: packed weight bytes, KV cache elements (K and V, all layers; the element
      * size is the backend's) and scratch bytes for the activations. What the loader asks the backend for.
      */
-    public record MemoryEstimate(long weightBytes, long kvElements, long scratchBytes) {}
+    public record MemoryEstimate(long weightBytes, long kvElements, long scratchBytes) {
+        /** This estimate with a vision tower's weights and one image's buffers added. */
+        public MemoryEstimate plus(org.jgemma.vision.VisionMemory vision) {
+            return new MemoryEstimate(Math.addExact(weightBytes, vision.weightBytes()), kvElements,
+                    Math.addExact(scratchBytes, vision.scratchBytes()));
+        }
+    }
 
     /** The memory {@link #load} asks the backend for ({@link Backend#checkFits}), without loading anything. */
     public static MemoryEstimate estimate(GgufFile f, Options options) {
-        Gemma3Config c = Gemma3Config.from(f);
+        return estimate(f, Gemma3Config.from(f), options);
+    }
+
+    /** The text model's part: the vision tower's tensors (v.*, mm.*) are left out, {@link MemoryEstimate#plus} adds them. */
+    private static MemoryEstimate estimate(GgufFile f, Gemma3Config c, Options options) {
         long weights = 0;
         for (var t : f.tensors()) {
-            if (!t.name().startsWith("v.") && !t.name().startsWith("mm.")) weights += t.byteSize(); // vision tower ignored
+            if (!t.name().startsWith("v.") && !t.name().startsWith("mm.")) weights += t.byteSize();
         }
         long kv = 0;
         for (int il = 0; il < c.nLayer(); il++) kv += 2L * kvSlots(c, options, il) * c.kvDim();
         long b = options.batch(), l = Math.min(b, LOGIT_ROWS);
         long floats = b * (3L * c.nEmbd() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.nFf()) + l * ((long) c.nEmbd() + c.nVocab());
         return new MemoryEstimate(weights, kv, 4 * floats);
-    }
-
-    /** Tells the backend what one session of this model will need before any upload (Backend#checkFits). */
-    private static void checkFits(GgufFile f, Gemma3Config c, Backend backend, Options options) {
-        long weights = 0;
-        for (var t : f.tensors()) {
-            if (!t.name().startsWith("v.") && !t.name().startsWith("mm.")) weights += t.byteSize(); // vision tower ignored
-        }
-        long kv = 0;
-        for (int il = 0; il < c.nLayer(); il++) kv += 2L * kvSlots(c, options, il) * c.kvDim();
-        long b = options.batch(), l = Math.min(b, LOGIT_ROWS);
-        long floats = b * (3L * c.nEmbd() + 2L * c.qDim() + 2L * c.kvDim() + 2L * c.nFf()) + l * ((long) c.nEmbd() + c.nVocab());
-        backend.checkFits(weights, kv, 4 * floats);
     }
 
     public Gemma3Config config() { return config; }
@@ -263,11 +269,9 @@ public final class Gemma3Model {
                 if (!fused) backend.kvAppend(w.k, w.v, n, positions, seqs0.kv[il]);
                 if (seqs0Horizon < 0) {
                     backend.attention(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
-                } else if (backend.supportsOp(org.jgemma.backend.Op.ATTENTION_NON_CAUSAL, null)) { // an image chunk: bidirectional
+                } else { // an image chunk: bidirectional (forwardImage checked Op.ATTENTION_NON_CAUSAL)
                     backend.attentionNonCausal(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il),
                             c.attentionScale(), seqs0Horizon, w.attn);
-                } else { // every image query placed at the image's last position: the same keys unless the window cuts into them
-                    backend.attention(w.q, seqs0.kv[il], n, w.positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
                 }
             } else {
                 for (int i = 0; i < n; i++) { // one row per sequence, moved to row 0 of the .seq buffers and back
@@ -511,13 +515,14 @@ public final class Gemma3Model {
                 }
                 System.arraycopy(embd[t], 0, flat, t * ne, ne);
             }
+            if (!backend.supportsOp(org.jgemma.backend.Op.ATTENTION_NON_CAUSAL, null)) {
+                throw new UnsupportedOperationException("backend '" + backend.name() + "' has no non-causal attention"
+                        + " (Op.ATTENTION_NON_CAUSAL), which an image chunk needs; use the cpu backend for images");
+            }
             Workspace w = ws();
             for (int t = 0; t < n; t++) posHost[t] = position + t;
             backend.writeInts(positions, posHost, n);
             int horizon = position + n - 1;
-            int[] last = new int[n];
-            java.util.Arrays.fill(last, horizon);
-            backend.writeInts(w.positions, last, n); // for backends without Op.ATTENTION_NON_CAUSAL
             seqs0 = this;
             seqs0hook = hook;
             seqs0Embd = flat;

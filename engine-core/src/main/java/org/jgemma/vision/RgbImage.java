@@ -13,7 +13,8 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * An 8-bit RGB image: {@code rgb[(y * width + x) * 3 + c]}, the layout of llama.cpp's {@code clip_image_u8}. Decoded
- * with javax.imageio (PNG, JPEG, BMP, GIF: the formats the JDK reads); alpha is dropped (llama.cpp's stb_image load with
+ * with javax.imageio (PNG, JPEG, BMP, GIF: the formats the JDK reads; WebP with an ImageIO WebP plug-in, see
+ * {@link #formats()}); alpha is dropped (llama.cpp's stb_image load with
  * 3 channels does the same), grey is expanded. Untrusted input: the header's size is checked before any pixel is read.
  */
 public record RgbImage(int width, int height, byte[] rgb) {
@@ -49,12 +50,12 @@ public record RgbImage(int width, int height, byte[] rgb) {
         }
     }
 
-    /** Decodes image file bytes (PNG, JPEG, BMP, GIF). */
+    /** Decodes image file bytes (PNG, JPEG, BMP, GIF; WebP with a plug-in). */
     public static RgbImage decode(byte[] bytes) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
             if (readers == null || !readers.hasNext()) {
-                throw new ImageFormatException("not an image in a supported format (PNG, JPEG, BMP, GIF; " + bytes.length
+                throw new ImageFormatException("not an image in a supported format (" + formats() + "; " + bytes.length
                         + " bytes starting " + hex(bytes) + ")");
             }
             ImageReader r = readers.next();
@@ -98,6 +99,15 @@ public record RgbImage(int width, int height, byte[] rgb) {
     /** Reads all of {@code in} and decodes it. */
     public static RgbImage read(InputStream in) throws IOException {
         return decode(in.readAllBytes());
+    }
+
+    /**
+     * The formats javax.imageio reads here: the JDK's, and WebP when an ImageIO WebP plug-in is on the class path (the
+     * CLI and the server bring TwelveMonkeys' {@code com.twelvemonkeys.imageio:imageio-webp}; engine-core does not).
+     */
+    static String formats() {
+        return ImageIO.getImageReadersByFormatName("webp").hasNext() ? "PNG, JPEG, WebP, BMP, GIF"
+                : "PNG, JPEG, BMP, GIF; WebP needs com.twelvemonkeys.imageio:imageio-webp on the class path";
     }
 
     private static String hex(byte[] b) {

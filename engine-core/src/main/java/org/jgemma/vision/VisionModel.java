@@ -20,22 +20,23 @@ import org.jgemma.gguf.GgufTensorInfo;
  *   <li>projector: 4x4 (merge x merge) average pool over the patch grid, raster order; RMSNorm times the norm weight
  *       (which already holds Gemma's +1: the converters add it); then x·W with W ne [text D, D] (llama.cpp transposes it).</li>
  * </ol>
- * This is the plain-Java (scalar, host) path: weights stay in the mapped file in their GGML type and are dequantized a
- * row at a time; matmuls and attention heads run in parallel on the common fork-join pool. The result does not scale
- * the embeddings by sqrt(n_embd): only text-token embeddings get that (llama.cpp gemma3.cpp scales inp_embd for tokens only).
- * Thread-safe: {@link #encode} keeps no state.
+ * {@link #encode} runs the tower's matmuls and attention through a CPU backend ({@link VisionEncoder}); {@link #encodeReference}
+ * is the plain-Java (scalar, host) twin: weights stay in the mapped file in their GGML type and are dequantized a row at a
+ * time; matmuls and attention heads run in parallel on the common fork-join pool. The result does not scale the
+ * embeddings by sqrt(n_embd): only text-token embeddings get that (llama.cpp gemma3.cpp scales inp_embd for tokens only).
+ * Thread-safe.
  */
 public final class VisionModel {
-    private final VisionConfig config;
-    private final Mat patchW;              // [D][3·P·P]
-    private final float[] patchB;          // [D]
-    private final float[] posEmbd;         // [n_patches][D]
-    private final Block[] blocks;
-    private final float[] postLnW, postLnB; // [D]
-    private final float[] normW;           // [D], includes the +1
-    private final float[] projT;           // [D][text D]: x·W with W as stored (ne = [text D, D]), row k = vision dim k
+    final VisionConfig config;
+    final Mat patchW;              // [D][3·P·P]
+    final float[] patchB;          // [D]
+    final float[] posEmbd;         // [n_patches][D]
+    final Block[] blocks;
+    final float[] postLnW, postLnB; // [D]
+    final float[] normW;           // [D], includes the +1
+    final float[] projT;           // [D][text D]: x·W with W as stored (ne = [text D, D]), row k = vision dim k
 
-    private record Block(float[] ln1W, float[] ln1B, Mat q, float[] qB, Mat k, float[] kB, Mat v, float[] vB, Mat o, float[] oB,
+    record Block(float[] ln1W, float[] ln1B, Mat q, float[] qB, Mat k, float[] kB, Mat v, float[] vB, Mat o, float[] oB,
                          float[] ln2W, float[] ln2B, Mat up, float[] upB, Mat down, float[] downB) {}
 
     /** A weight matrix in its GGML type, mapped: {@code rows} rows of {@code cols} elements. */
@@ -89,24 +90,73 @@ public final class VisionModel {
         return encode(ImagePreprocessor.preprocess(image, config.imageSize(), config.mean(), config.std(), mode));
     }
 
-    /** Encodes a preprocessed image {@code pixels = float[3][S][S]}: {@code [n_tokens][projDim]}, raster order. */
+    /**
+     * Encodes a preprocessed image {@code pixels = float[3][S][S]}: {@code [n_tokens][projDim]}, raster order. The tower's
+     * matmuls and attention run on a CPU backend when one is on the class path ({@link VisionEncoder}: the Vector API
+     * kernels), else as {@link #encodeReference}. Thread-safe (one image at a time through the backend).
+     */
     public float[][] encode(float[] pixels) {
-        VisionConfig c = config;
-        int s = c.imageSize(), p = c.patchSize(), side = c.patchesPerSide(), np = c.nPatches(), d = c.nEmbd();
-        if (pixels.length != 3 * s * s) throw new IllegalArgumentException("pixels of " + pixels.length + " floats, need 3*" + s + "*" + s);
-        // im2col: patch (py, px) -> [c][ky][kx], the order of the conv weight's ne [P, P, 3, D]
-        int kp = 3 * p * p;
-        float[] cols = new float[np * kp];                                      // [n_patches][3·P·P]
-        for (int py = 0; py < side; py++) {
-            for (int px = 0; px < side; px++) {
-                int o = (py * side + px) * kp;
-                for (int ch = 0; ch < 3; ch++) {
-                    for (int ky = 0; ky < p; ky++) {
-                        System.arraycopy(pixels, (ch * s + py * p + ky) * s + px * p, cols, o + (ch * p + ky) * p, p);
+        VisionEncoder e = encoder();
+        if (e == null) return encodeReference(pixels);
+        synchronized (e) {
+            return e.encode(pixels);
+        }
+    }
+
+    /**
+     * Encodes on {@code backend}, which the caller drives from this thread only: what {@link #encode} does on its CPU
+     * backend. The tower's weights are uploaded for this call and stay with the backend until it closes; buffers are freed.
+     */
+    public float[][] encode(float[] pixels, org.jgemma.backend.Backend backend) {
+        try (VisionEncoder e = new VisionEncoder(this, backend, false)) {
+            return e.encode(pixels);
+        }
+    }
+
+    private final Object encoderLock = new Object();
+    private VisionEncoder encoder;      // on its own CPU backend, made on first use; null: none on the class path
+    private boolean encoderTried, closed;
+
+    private VisionEncoder encoder() {
+        synchronized (encoderLock) {
+            if (closed) throw new IllegalStateException("the vision tower is closed");
+            if (!encoderTried) {
+                encoderTried = true;
+                for (org.jgemma.backend.BackendProvider p : org.jgemma.backend.Backends.providers()) {
+                    if (p.name().equals("cpu") && p.probe().available()) {
+                        org.jgemma.backend.Backend cpu = p.create(org.jgemma.backend.BackendOptions.defaults());
+                        try {
+                            encoder = new VisionEncoder(this, cpu, true);
+                        } catch (UnsupportedOperationException e) { // a weight type the backend lacks: the plain path reads it
+                            System.getLogger(VisionModel.class.getName()).log(System.Logger.Level.WARNING,
+                                    "vision tower on the host (slow): " + e.getMessage());
+                        }
+                        break;
                     }
                 }
             }
+            return encoder;
         }
+    }
+
+    /** Releases the CPU backend {@link #encode} made (its worker threads and buffers); later encodes fail. */
+    public void close() {
+        synchronized (encoderLock) {
+            closed = true;
+            if (encoder != null) {
+                synchronized (encoder) {
+                    encoder.close();
+                }
+            }
+            encoder = null;
+        }
+    }
+
+    /** The plain-Java (scalar, host) encode: the slow twin of {@link VisionEncoder}. */
+    public float[][] encodeReference(float[] pixels) {
+        VisionConfig c = config;
+        int np = c.nPatches(), d = c.nEmbd();
+        float[] cols = im2col(pixels);                                          // [n_patches][3·P·P]
         float[] x = new float[np * d];                                          // [n_patches][D] residual stream
         matmul(patchW, patchB, cols, np, x);
         for (int i = 0; i < x.length; i++) x[i] += posEmbd[i];
@@ -126,8 +176,38 @@ public final class VisionModel {
             matmul(b.down(), b.downB(), ff, np, h);
             for (int i = 0; i < x.length; i++) x[i] += h[i];
         }
+        return project(x);
+    }
+
+    /** im2col: patch (py, px) -> [c][ky][kx], the order of the conv weight's ne [P, P, 3, D]: {@code [n_patches][3·P·P]}. */
+    float[] im2col(float[] pixels) {
+        VisionConfig c = config;
+        int s = c.imageSize(), p = c.patchSize(), side = c.patchesPerSide(), np = c.nPatches();
+        if (pixels.length != 3 * s * s) throw new IllegalArgumentException("pixels of " + pixels.length + " floats, need 3*" + s + "*" + s);
+        int kp = 3 * p * p;
+        float[] cols = new float[np * kp];
+        for (int py = 0; py < side; py++) {
+            for (int px = 0; px < side; px++) {
+                int o = (py * side + px) * kp;
+                for (int ch = 0; ch < 3; ch++) {
+                    for (int ky = 0; ky < p; ky++) {
+                        System.arraycopy(pixels, (ch * s + py * p + ky) * s + px * p, cols, o + (ch * p + ky) * p, p);
+                    }
+                }
+            }
+        }
+        return cols;
+    }
+
+    /**
+     * The encoder's last layer norm and the projector, on the host, from the residual stream {@code x [n_patches][D]}
+     * (overwritten): average pool merge x merge over the patch grid (ggml_pool_2d AVG), raster order of the pooled grid;
+     * RMSNorm times the norm weight; x·W. Returns {@code [n_tokens][projDim]}.
+     */
+    float[][] project(float[] x) {
+        VisionConfig c = config;
+        int side = c.patchesPerSide(), np = c.nPatches(), d = c.nEmbd();
         layerNorm(x, postLnW, postLnB, np, d, c.eps(), x);
-        // projector: average pool merge x merge over the patch grid (ggml_pool_2d AVG), raster order of the pooled grid
         int m = c.merge(), ts = c.tokensPerSide(), nt = c.nTokens(), pd = c.projDim();
         float[] pooled = new float[nt * d];                                     // [n_tokens][D]
         for (int ty = 0; ty < ts; ty++) {
@@ -141,18 +221,16 @@ public final class VisionModel {
             }
         }
         float[][] out = new float[nt][pd];
-        for (int t = 0; t < nt; t++) {
+        IntStream.range(0, nt).parallel().forEach(t -> {
             double ss = 0;
             for (int j = 0; j < d; j++) ss += (double) pooled[t * d + j] * pooled[t * d + j];
             float scale = (float) (1.0 / Math.sqrt(ss / d + c.eps()));          // ggml_rms_norm
-            float[] row = new float[d];
-            for (int j = 0; j < d; j++) row[j] = pooled[t * d + j] * scale * normW[j];
             float[] o = out[t];
             for (int kk = 0; kk < d; kk++) {
-                float xv = row[kk];
-                for (int j = 0; j < pd; j++) o[j] += xv * projT[kk * pd + j];
+                float xv = pooled[t * d + kk] * scale * normW[kk];
+                for (int j = 0; j < pd; j++) o[j] += xv * projT[kk * pd + j];  // an axpy over the row: C2 vectorizes it
             }
-        }
+        });
         return out;
     }
 
@@ -175,19 +253,21 @@ public final class VisionModel {
 
     /** LayerNorm of each row with weight and bias (ggml_norm then mul, add): out may equal x. */
     static void layerNorm(float[] x, float[] w, float[] b, int n, int d, float eps, float[] out) {
-        for (int t = 0; t < n; t++) {
-            int o = t * d;
-            double sum = 0;
-            for (int j = 0; j < d; j++) sum += x[o + j];
-            float mean = (float) (sum / d);
-            double var = 0;
-            for (int j = 0; j < d; j++) {
-                float c = x[o + j] - mean;
-                var += (double) c * c;
-            }
-            float scale = (float) (1.0 / Math.sqrt(var / d + eps));
-            for (int j = 0; j < d; j++) out[o + j] = (x[o + j] - mean) * scale * w[j] + b[j];
+        for (int t = 0; t < n; t++) layerNormRow(x, w, b, t * d, d, eps, out);
+    }
+
+    /** LayerNorm of the row at {@code o} (d elements): out may equal x. */
+    static void layerNormRow(float[] x, float[] w, float[] b, int o, int d, float eps, float[] out) {
+        double sum = 0;
+        for (int j = 0; j < d; j++) sum += x[o + j];
+        float mean = (float) (sum / d);
+        double var = 0;
+        for (int j = 0; j < d; j++) {
+            float c = x[o + j] - mean;
+            var += (double) c * c;
         }
+        float scale = (float) (1.0 / Math.sqrt(var / d + eps));
+        for (int j = 0; j < d; j++) out[o + j] = (x[o + j] - mean) * scale * w[j] + b[j];
     }
 
     /** Full (non-causal) multi-head attention over n tokens: q, k, v, out are [n][nHead][hd]. Heads in parallel. */

@@ -38,7 +38,8 @@ import org.junit.jupiter.api.io.TempDir;
  * BackendUnavailableException, ...) or {@link IllegalArgumentException}; never an IndexOutOfBounds,
  * NumberFormatException, IllegalStateException from inside, an OutOfMemoryError or a hang (60 s per case).
  *
- * <p>CI runs a fixed seed and {@value #CI_ITERATIONS} iterations; {@code -Djgemma.pipelinefuzz.iterations=N} and
+ * <p>CI runs a fixed seed and {@value #CI_ITERATIONS} iterations; {@code -Djgemma.pipelinefuzz.iterations=N},
+ * {@code -Djgemma.pipelinefuzz.seconds=T} (stop after T seconds, whichever comes first) and
  * {@code -Djgemma.pipelinefuzz.seed=S} run longer or other cases. The outcome counts are printed.
  */
 class PipelineFuzzTest {
@@ -80,7 +81,7 @@ class PipelineFuzzTest {
             switch (rnd.nextInt(9)) {
                 case 0, 1 -> { // a numeric / any value
                     String k = keys.get(rnd.nextInt(keys.size()));
-                    GgufValue old = meta.get(k);
+                    GgufValue old = meta.get(k); // null when an earlier mutation of this case removed k
                     long v = rnd.nextInt(4) == 0 ? rnd.nextLong() : EDGE[rnd.nextInt(EDGE.length)];
                     GgufValue nv = switch (rnd.nextInt(6)) {
                         case 0 -> GgufValue.ofInt32((int) v);
@@ -88,8 +89,8 @@ class PipelineFuzzTest {
                         case 2 -> GgufValue.ofString("\u001b]0;" + v);
                         case 3 -> GgufValue.ofInt64(v);
                         case 4 -> GgufValue.ofInt32Array((int) v, (int) v);
-                        default -> old.isArray() || old.type() == GgufValueType.STRING || old.type() == GgufValueType.BOOL
-                                ? GgufValue.ofUInt32(v) : GgufValue.scalar(old.type(), coerce(old.type(), v));
+                        default -> old == null || old.isArray() || old.type() == GgufValueType.STRING
+                                || old.type() == GgufValueType.BOOL ? GgufValue.ofUInt32(v) : GgufValue.scalar(old.type(), coerce(old.type(), v));
                     };
                     meta.put(k, nv);
                     did.add(k + " = " + nv.render(4));
@@ -198,6 +199,7 @@ class PipelineFuzzTest {
     void hostileContentsGiveDocumentedOutcomes() throws Exception {
         int iterations = Integer.getInteger("jgemma.pipelinefuzz.iterations", CI_ITERATIONS);
         long seed = Long.getLong("jgemma.pipelinefuzz.seed", 16);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("jgemma.pipelinefuzz.seconds", 1L << 30));
         Base[] bases = {base(Fixtures.file("tiny/gemma3-tiny-f32.gguf")), base(Fixtures.model("tinymix", "q4_k_m"))};
         Random rnd = new Random(seed);
         Map<String, Integer> counts = new TreeMap<>();
@@ -208,7 +210,8 @@ class PipelineFuzzTest {
             return t;
         });
         try {
-            for (int it = 0; it < iterations; it++) {
+            int it = 0;
+            for (; it < iterations && System.nanoTime() < deadline; it++) {
                 Base b = bases[it % bases.length];
                 Map<String, GgufValue> meta = new LinkedHashMap<>(b.meta());
                 List<GgufWriter.Tensor> tensors = new ArrayList<>(b.tensors());
@@ -242,9 +245,9 @@ class PipelineFuzzTest {
                 }
                 counts.merge(outcome, 1, Integer::sum);
             }
+            System.out.println("PipelineFuzzTest seed " + seed + ", " + it + " iterations: " + counts);
         } finally {
             ex.shutdownNow();
         }
-        System.out.println("PipelineFuzzTest seed " + seed + ", " + iterations + " iterations: " + counts);
     }
 }

@@ -38,6 +38,7 @@ class VisionChatTest {
     void describeTheImageGivesLlamaCppsTokens() throws Exception {
         try (Model m = open(); ChatSession chat = m.newChat()) {
             assertTrue(m.hasVision(), "the mmproj next to the model is found");
+            assertEquals(towerBytes(), m.visionBytes(), "the mmproj next to the model counts in the memory estimate at open");
             GenerationResult r = chat.send(ChatMessage.user("Describe the image.", Fixtures.file("vision/image2_224x224.png")),
                     GenerationOptions.greedy(8).withStopOnEog(false), (id, piece) -> {});
             int[] ctx = chat.session().history();
@@ -94,6 +95,7 @@ class VisionChatTest {
         try (Model m = Model.open(copy, ModelOptions.defaults().withBackend("reference").withContextSize(64).withBatchSize(32));
              ChatSession chat = m.newChat()) {
             assertFalse(m.hasVision());
+            assertEquals(0, m.visionBytes());
             var e = assertThrows(org.jgemma.model.ModelFormatException.class, () -> chat.send(
                     ChatMessage.user("hi", Fixtures.file("vision/image2_224x224.png")), GenerationOptions.greedy(1), (id, piece) -> {}));
             assertTrue(e.getMessage().contains("--mmproj"), e.getMessage());
@@ -102,6 +104,14 @@ class VisionChatTest {
             GenerationResult r = chat.send(List.of(ChatMessage.user("Describe the image.", Fixtures.file("vision/image2_224x224.png"))),
                     GenerationOptions.greedy(1).withStopOnEog(false), (id, piece) -> {});
             assertEquals(LLAMA_CPP_GREEDY[0], r.tokens()[0]);
+            assertEquals(towerBytes(), m.visionBytes(), "a projector given later is checked (and counted) when it loads");
+        }
+    }
+
+    /** The fixture mmproj's part of the estimate: its tensors and one image's buffers. */
+    static long towerBytes() throws Exception {
+        try (var f = org.jgemma.gguf.GgufFile.open(Fixtures.file("vision/gemma3v-tiny-mmproj-f32.gguf"))) {
+            return org.jgemma.vision.VisionMemory.of(f).totalBytes();
         }
     }
 }

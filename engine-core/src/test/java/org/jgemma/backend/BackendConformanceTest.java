@@ -2,6 +2,7 @@ package org.jgemma.backend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -273,7 +274,7 @@ public abstract class BackendConformanceTest {
     /**
      * Non-causal chunks (a Gemma 3 image): every query of a chunk also sees the keys up to the chunk's last position,
      * the window still measured from its own position. Skipped where the backend declares Op.ATTENTION_NON_CAUSAL
-     * unsupported (the model then falls back to causal attention at the chunk's last position).
+     * unsupported (the model then refuses images on it).
      */
     @ParameterizedTest(name = "attentionNonCausal window={0}")
     @org.junit.jupiter.params.provider.ValueSource(ints = {0, 8})
@@ -441,6 +442,28 @@ public abstract class BackendConformanceTest {
             b.attention(q, cache, n, uploadInts(b, last, "last"), nHead, nKv, hd, 0, 0.125f, out);
         }
         return new float[][] {qo, ko, download(b, out, n * nHead * hd)};
+    }
+
+    /**
+     * Full self-attention without a KV cache (the SigLIP encoder), against the plain-Java twin: n = 37 is not a multiple of
+     * the CPU kernel's query tile or vector width, head_dim 72 (SigLIP so400m) not a multiple of 16; large scores check
+     * the max subtraction.
+     */
+    @ParameterizedTest(name = "selfAttention headDim={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {72, 32, 5})
+    void selfAttention(int hd) {
+        int n = 37, nHead = 3, len = n * nHead * hd;
+        float[] q = TestWeights.gaussian(len, 2.0, 401), k = TestWeights.gaussian(len, 2.0, 402), v = TestWeights.gaussian(len, 1.0, 403);
+        float scale = (float) (1.0 / Math.sqrt(hd));
+        float[] expected = new float[len];
+        SelfAttentionReference.run(q, k, v, n, nHead, hd, scale, expected);
+        Buffer qb = upload(backend, q, "q"), kb = upload(backend, k, "k"), vb = upload(backend, v, "v");
+        Buffer out = backend.allocate(len, "out");
+        backend.selfAttention(qb, kb, vb, n, nHead, hd, scale, out);
+        float[] actual = download(backend, out, len);
+        double err = relError(actual, expected);
+        assertTrue(err <= ATTENTION_BUDGET, () -> backend.name() + " selfAttention headDim " + hd + ": error " + err);
+        assertThrows(IllegalArgumentException.class, () -> backend.selfAttention(qb, kb, vb, n + 1, nHead, hd, scale, out));
     }
 
     @Test

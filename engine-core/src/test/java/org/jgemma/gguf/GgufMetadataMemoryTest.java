@@ -14,7 +14,7 @@ import org.junit.jupiter.api.Test;
  */
 class GgufMetadataMemoryTest {
     /** One key holding a string array of {@code n} one-byte strings: 9 file bytes, about 60 heap bytes each. */
-    private static byte[] tinyStrings(int n) {
+    static byte[] tinyStrings(int n) {
         String key = "tokenizer.ggml.tokens";
         ByteBuffer b = ByteBuffer.allocate(4 + 4 + 8 + 8 + 8 + key.length() + 4 + 4 + 8 + 9 * n).order(ByteOrder.LITTLE_ENDIAN);
         b.putInt(GgufParser.MAGIC).putInt(3).putLong(0).putLong(1);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jgemma.backend.Backend;
@@ -54,6 +55,25 @@ class Gemma3MemoryCheckTest {
                 kv += 2L * slots * c.kvDim();
             }
             assertEquals(kv, asked.get()[1], "K and V elements of one session");
+        }
+    }
+
+    @Test
+    void theVisionTowerCountsInTheCheck() throws Exception {
+        AtomicReference<long[]> text = new AtomicReference<>(), both = new AtomicReference<>();
+        AtomicInteger uploads = new AtomicInteger();
+        try (GgufFile f = GgufFile.open(Fixtures.file("vision/gemma3v-text-rows.gguf"));
+             GgufFile mm = GgufFile.open(Fixtures.file("vision/gemma3v-tiny-mmproj-f32.gguf"));
+             Backend a = refusing(text, uploads); Backend b = refusing(both, uploads)) {
+            org.jgemma.vision.VisionMemory vision = org.jgemma.vision.VisionMemory.of(mm);
+            assertThrows(BackendUnavailableException.class, () -> Gemma3Model.load(f, a, Gemma3Model.Options.of(64)));
+            assertThrows(BackendUnavailableException.class, () -> Gemma3Model.load(f, b, Gemma3Model.Options.of(64), vision));
+            assertEquals(0, uploads.get());
+            assertEquals(text.get()[0] + vision.weightBytes(), both.get()[0], "weights: the text model's + the mmproj's tensors");
+            assertEquals(text.get()[1], both.get()[1], "KV cache unchanged");
+            assertEquals(text.get()[2] + vision.scratchBytes(), both.get()[2], "scratch: + one image through the tower");
+            var e = Gemma3Model.estimate(f, Gemma3Model.Options.of(64)).plus(vision);
+            assertEquals(List.of(both.get()[0], both.get()[1], both.get()[2]), List.of(e.weightBytes(), e.kvElements(), e.scratchBytes()));
         }
     }
 

@@ -4,6 +4,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -13,8 +14,10 @@ import jdk.incubator.vector.VectorSpecies;
 final class ActivationQuant {
     private ActivationQuant() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Short> S128 = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Float> F = VectorShapes.F;
+    private static final int FL = F.length(); // 4, 8 or 16: divides the blocks of 32 and groups of 16
+    /** FL shorts: the rounded ints narrowed for storing. */
+    private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * FL));
     private static final float MAGIC = 12582912f; // 1.5 * 2^23
 
     /** Quantizes rows [r0, r1) of x = [rows][k] into a (format a.kind). */
@@ -33,20 +36,21 @@ final class ActivationQuant {
     static void quantizeQ8_0(float[] x, int xOff, int k, short[] q, int qOff, float[] d, int dOff, float[] s, int sOff) {
         for (int b = 0; b < k / 32; b++) {
             int o = xOff + 32 * b;
-            FloatVector v0 = FloatVector.fromArray(F, x, o), v1 = FloatVector.fromArray(F, x, o + 8);
-            FloatVector v2 = FloatVector.fromArray(F, x, o + 16), v3 = FloatVector.fromArray(F, x, o + 24);
-            float amax = v0.abs().max(v1.abs()).max(v2.abs().max(v3.abs())).reduceLanes(VectorOperators.MAX);
+            FloatVector vmax = FloatVector.fromArray(F, x, o).abs();
+            for (int j = FL; j < 32; j += FL) vmax = vmax.max(FloatVector.fromArray(F, x, o + j).abs());
+            float amax = vmax.reduceLanes(VectorOperators.MAX);
             float dd = amax / 127f;
             float id = amax != 0 ? 127f / amax : 0f;
             d[dOff + b] = Float.float16ToFloat(Float.floatToFloat16(dd));
-            IntVector i0 = round(v0, id), i1 = round(v1, id), i2 = round(v2, id), i3 = round(v3, id);
             int qo = qOff + 32 * b;
-            ((ShortVector) i0.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo);
-            ((ShortVector) i1.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 8);
-            ((ShortVector) i2.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 16);
-            ((ShortVector) i3.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qo + 24);
+            IntVector isum = IntVector.zero(F.withLanes(int.class));
+            for (int j = 0; j < 32; j += FL) {
+                IntVector i = round(FloatVector.fromArray(F, x, o + j), id);
+                ((ShortVector) i.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, qo + j);
+                isum = isum.add(i);
+            }
             if (s != null) {
-                int sum = i0.add(i1).add(i2.add(i3)).reduceLanes(VectorOperators.ADD);
+                int sum = isum.reduceLanes(VectorOperators.ADD);
                 s[sOff + b] = Float.float16ToFloat(Float.floatToFloat16(dd * sum));
             }
         }
@@ -61,7 +65,7 @@ final class ActivationQuant {
         for (int b = 0; b < k / 256; b++) {
             int base = xOff + 256 * b;
             FloatVector vmax = FloatVector.zero(F);
-            for (int j = 0; j < 256; j += 8) vmax = vmax.max(FloatVector.fromArray(F, x, base + j).abs());
+            for (int j = 0; j < 256; j += FL) vmax = vmax.max(FloatVector.fromArray(F, x, base + j).abs());
             float amax = vmax.reduceLanes(VectorOperators.MAX);
             int qb = qOff + 256 * b;
             if (amax == 0) {
@@ -79,11 +83,13 @@ final class ActivationQuant {
             }
             float iscale = -127f / max;
             for (int j = 0; j < 256; j += 16) {
-                IntVector a = round(FloatVector.fromArray(F, x, base + j), iscale).min(127);
-                IntVector c = round(FloatVector.fromArray(F, x, base + j + 8), iscale).min(127);
-                ((ShortVector) a.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qb + j);
-                ((ShortVector) c.convertShape(VectorOperators.I2S, S128, 0)).intoArray(q, qb + j + 8);
-                bsums[bOff + 16 * b + j / 16] = a.add(c).reduceLanes(VectorOperators.ADD);
+                IntVector sum = IntVector.zero(F.withLanes(int.class));
+                for (int c = 0; c < 16; c += FL) {
+                    IntVector a = round(FloatVector.fromArray(F, x, base + j + c), iscale).min(127);
+                    ((ShortVector) a.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, qb + j + c);
+                    sum = sum.add(a);
+                }
+                bsums[bOff + 16 * b + j / 16] = sum.reduceLanes(VectorOperators.ADD);
             }
             d[dOff + b] = 1 / iscale;
         }

@@ -1,8 +1,5 @@
 package org.jgemma.cpu;
 
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 import org.jgemma.cpu.CpuMemory.CpuKv;
 
 /**
@@ -13,7 +10,6 @@ import org.jgemma.cpu.CpuMemory.CpuKv;
  * together; each has a scores scratch.
  */
 final class AttentionTask implements WorkerPool.Task {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private final WorkerPool pool;
     private float[][] scores;              // per worker [group][slots]
     private int maxGroup = 1, slots = 1;

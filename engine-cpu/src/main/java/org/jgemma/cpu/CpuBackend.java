@@ -33,6 +33,7 @@ public final class CpuBackend implements Backend {
     /** What allocate* handed out and free has not taken back. */
     private final java.util.Set<Allocation> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     private long allocated;
+    private final SelfAttention selfAttention;
     private float[] ropeCos = new float[128], ropeSin = new float[128];
 
     public CpuBackend(int threads) {
@@ -40,6 +41,7 @@ public final class CpuBackend implements Backend {
         pool = new WorkerPool(n);
         matmul = new Matmul(pool, 8192);
         attention = new AttentionTask(pool);
+        selfAttention = new SelfAttention(pool);
         parallelOps = new ParallelOps(pool);
     }
 
@@ -92,6 +94,21 @@ public final class CpuBackend implements Backend {
                 heap / 1048576.0);
     }
 
+    /**
+     * Why a KV cache allocation failed although {@link #checkFits} passed (that check sees one session against the
+     * whole heap, not what the application and other sessions already hold): the layer, the heap in use and in all,
+     * what this backend holds, and what to try.
+     */
+    static String kvShortfall(String name, int slots, int kvDim, long backendBytes) {
+        Runtime rt = Runtime.getRuntime();
+        return String.format(java.util.Locale.ROOT, "cpu: the KV cache does not fit the Java heap: %s (%d x %d x 2 floats,"
+                        + " %.1f MiB) could not be allocated with %.1f MiB of the JVM's maximum heap of %.1f MiB in use"
+                        + " (%.1f MiB of it this backend's caches and activations); try a smaller context (--ctx-size,"
+                        + " ModelOptions.withContextSize), fewer parallel sessions, or more heap (JAVA_OPTS=-Xmx...)",
+                name, slots, kvDim, 8.0 * slots * kvDim / 1048576.0, (rt.totalMemory() - rt.freeMemory()) / 1048576.0,
+                rt.maxMemory() / 1048576.0, backendBytes / 1048576.0);
+    }
+
     @Override
     public Weight upload(GgufTensorInfo t) {
         if (!isReadable(t.type())) {
@@ -125,8 +142,7 @@ public final class CpuBackend implements Backend {
         try {
             return track(new CpuKv(slots, kvDim, name));
         } catch (OutOfMemoryError e) { // a failed array allocation took nothing: report it as what it is
-            throw new BackendUnavailableException(heapShortfall("KV cache " + name + " (" + slots + " x " + kvDim + " x 2)",
-                    8L * slots * kvDim, 0, freeMemoryBytes()));
+            throw new BackendUnavailableException(kvShortfall(name, slots, kvDim, allocated));
         }
     }
 
@@ -317,6 +333,15 @@ public final class CpuBackend implements Backend {
         }
         attention.run(buf(q).data, c, n, ((CpuIntBuffer) positions).data, nHead, nKvHead, headDim, window, scale, horizon, buf(out).data);
         buf(out).touch();
+    }
+
+    @Override
+    public void selfAttention(Buffer q, Buffer k, Buffer v, int n, int nHead, int headDim, float scale, Buffer out) {
+        org.jgemma.backend.SelfAttentionReference.check(n, nHead, headDim, q.size(), k.size(), v.size(), out.size());
+        CpuBuffer o = buf(out);
+        if (o == buf(q) || o == buf(k) || o == buf(v)) throw new IllegalArgumentException("selfAttention: out " + o.name + " must differ from q, k and v");
+        selfAttention.run(buf(q).data, buf(k).data, buf(v).data, n, nHead, headDim, scale, o.data);
+        o.touch();
     }
 
     @Override

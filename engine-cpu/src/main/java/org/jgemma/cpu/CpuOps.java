@@ -11,7 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
 final class CpuOps {
     private CpuOps() {}
 
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorShapes.F;
+    private static final VectorSpecies<Double> D = VectorShapes.D;
+    private static final int FL = F.length();
 
     /** GELU(tanh) through an fp16 table, as ggml's CPU backend (vec.h :: ggml_vec_geglu_f32, GGML_GELU_FP16). */
     static final float[] GELU_F16 = new float[65536];
@@ -40,20 +42,20 @@ final class CpuOps {
 
     /** One RMSNorm row: out[o..o+dim) = x[xo..] · 1/sqrt(mean(x²)+eps) · w (ops.cpp :: ggml_compute_forward_rms_norm_f32). */
     static void rmsNormRow(float[] x, int xo, MemorySegment w, int dim, float eps, float[] out, int oo) {
-        DoubleVector acc = DoubleVector.zero(DoubleVector.SPECIES_256);
+        DoubleVector acc = DoubleVector.zero(D);
         int i = 0;
-        for (; i + 8 <= dim; i += 8) {
+        for (; i + FL <= dim; i += FL) {
             FloatVector v = FloatVector.fromArray(F, x, xo + i);
             FloatVector sq = v.mul(v);
-            acc = acc.add((DoubleVector) sq.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, 0))
-                    .add((DoubleVector) sq.convertShape(VectorOperators.F2D, DoubleVector.SPECIES_256, 1));
+            acc = acc.add((DoubleVector) sq.convertShape(VectorOperators.F2D, D, 0))
+                    .add((DoubleVector) sq.convertShape(VectorOperators.F2D, D, 1));
         }
-        double sum = Lanes.sum(acc);
+        double sum = Lanes.sumD(acc);
         for (; i < dim; i++) sum += (double) (x[xo + i] * x[xo + i]);
         float mean = (float) (sum / dim);
         float scale = 1.0f / (float) Math.sqrt(mean + eps);
         i = 0;
-        for (; i + 8 <= dim; i += 8) {
+        for (; i + FL <= dim; i += FL) {
             FloatVector.fromArray(F, x, xo + i).mul(scale)
                     .mul(FloatVector.fromMemorySegment(F, w, 4L * i, QuantDot.LE)).intoArray(out, oo + i);
         }
@@ -63,14 +65,14 @@ final class CpuOps {
     /** acc[i] += x[i]. */
     static void add(float[] acc, float[] x, int from, int to) {
         int i = from;
-        for (; i + 8 <= to; i += 8) FloatVector.fromArray(F, acc, i).add(FloatVector.fromArray(F, x, i)).intoArray(acc, i);
+        for (; i + FL <= to; i += FL) FloatVector.fromArray(F, acc, i).add(FloatVector.fromArray(F, x, i)).intoArray(acc, i);
         for (; i < to; i++) acc[i] += x[i];
     }
 
     /** y[yo+i] += a · x[xo+i], i < n. */
     static void axpy(float a, float[] x, int xo, float[] y, int yo, int n) {
         int i = 0;
-        for (; i + 8 <= n; i += 8) FloatVector.fromArray(F, x, xo + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
+        for (; i + FL <= n; i += FL) FloatVector.fromArray(F, x, xo + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, y, yo + i)).intoArray(y, yo + i);
         for (; i < n; i++) y[yo + i] += a * x[xo + i];
     }
 }

@@ -21,7 +21,7 @@ final class DequantRows {
     private DequantRows() {}
 
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(QuantDot.LE);
-    private static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I256 = VectorShapes.I8; // 8 lanes: only where VectorShapes.TILES_256
     /** Lane j: j. */
     private static final IntVector IOTA = IntVector.zero(I256).addIndex(1);
 
@@ -49,6 +49,10 @@ final class DequantRows {
 
     /** dst[dOff .. dOff+k) = row of {@code k} elements at byte {@code off} of {@code w}. */
     static void row(GgmlType t, MemorySegment w, long off, int k, float[] dst, int dOff) {
+        if (!VectorShapes.TILES_256 && t != GgmlType.F32) { // vectors under 256 bits: the 8-lane code would be emulated
+            org.jgemma.ggml.Dequantize.dequantizeRow(t, w, off, dst, dOff, k);
+            return;
+        }
         // one small method per format: C2 compiles and inlines each (one big switch body stays interpreted)
         switch (t) {
             case F32 -> MemorySegment.copy(w, F32, off, dst, dOff, k);
@@ -73,7 +77,7 @@ final class DequantRows {
         int i = 0;
         for (; i + 8 <= k; i += 8) {
             ((IntVector) ShortVector.fromMemorySegment(ShortVector.SPECIES_128, w, off + 2L * i, QuantDot.LE)
-                    .convertShape(VectorOperators.S2I, IntVector.SPECIES_256, 0))
+                    .convertShape(VectorOperators.S2I, I256, 0))
                     .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dOff + i);
         }
         for (; i < k; i++) dst[dOff + i] = Float.intBitsToFloat((w.get(QuantDotReference.I16, off + 2L * i) & 0xFFFF) << 16);
@@ -86,7 +90,7 @@ final class DequantRows {
             int y = dOff + 32 * b;
             for (int j = 0; j < 32; j += 8) {
                 ((FloatVector) jdk.incubator.vector.ByteVector.fromMemorySegment(jdk.incubator.vector.ByteVector.SPECIES_64, w, o + 2 + j, QuantDot.LE)
-                        .convertShape(VectorOperators.B2F, FloatVector.SPECIES_256, 0)).mul(d).intoArray(dst, y + j);
+                        .convertShape(VectorOperators.B2F, VectorShapes.F8, 0)).mul(d).intoArray(dst, y + j);
             }
         }
     }

@@ -27,7 +27,8 @@ final class Matmul implements WorkerPool.Task {
      * memory, serve all of them from the cache.
      */
     static final int TILE_MIN_TOKENS = 9;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorShapes.F;
+    private static final int FL = F.length();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(QuantDot.LE);
 
     private final WorkerPool pool;
@@ -77,7 +78,7 @@ final class Matmul implements WorkerPool.Task {
     }
 
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
-        if (n >= TILE_MIN_TOKENS) {
+        if (n >= TILE_MIN_TOKENS && VectorShapes.TILES_256) { // narrower machines: the generic 2x4 float tile below
             batched.run(w, x, xVersion, n, out);
             return;
         }
@@ -255,7 +256,7 @@ final class Matmul implements WorkerPool.Task {
         FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
         int x0 = tok * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
         int i = 0;
-        for (; i + 8 <= k; i += 8) {
+        for (; i + FL <= k; i += FL) {
             FloatVector w0 = FloatVector.fromArray(F, s, i), w1 = FloatVector.fromArray(F, s, k + i);
             FloatVector v0 = FloatVector.fromArray(F, x, x0 + i);
             a00 = w0.fma(v0, a00);
@@ -270,10 +271,10 @@ final class Matmul implements WorkerPool.Task {
             a03 = w0.fma(v3, a03);
             a13 = w1.fma(v3, a13);
         }
-        float s00 = Lanes.sum(a00), s01 = Lanes.sum(a01);
-        float s02 = Lanes.sum(a02), s03 = Lanes.sum(a03);
-        float s10 = Lanes.sum(a10), s11 = Lanes.sum(a11);
-        float s12 = Lanes.sum(a12), s13 = Lanes.sum(a13);
+        float s00 = Lanes.sumF(a00), s01 = Lanes.sumF(a01);
+        float s02 = Lanes.sumF(a02), s03 = Lanes.sumF(a03);
+        float s10 = Lanes.sumF(a10), s11 = Lanes.sumF(a11);
+        float s12 = Lanes.sumF(a12), s13 = Lanes.sumF(a13);
         for (; i < k; i++) {
             s00 += s[i] * x[x0 + i]; s01 += s[i] * x[x1 + i]; s02 += s[i] * x[x2 + i]; s03 += s[i] * x[x3 + i];
             s10 += s[k + i] * x[x0 + i]; s11 += s[k + i] * x[x1 + i]; s12 += s[k + i] * x[x2 + i]; s13 += s[k + i] * x[x3 + i];
@@ -286,11 +287,11 @@ final class Matmul implements WorkerPool.Task {
     static float dot(float[] a, int ao, float[] b, int bo, int k) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int i = 0;
-        for (; i + 16 <= k; i += 16) {
+        for (; i + 2 * FL <= k; i += 2 * FL) {
             acc0 = FloatVector.fromArray(F, a, ao + i).fma(FloatVector.fromArray(F, b, bo + i), acc0);
-            acc1 = FloatVector.fromArray(F, a, ao + i + 8).fma(FloatVector.fromArray(F, b, bo + i + 8), acc1);
+            acc1 = FloatVector.fromArray(F, a, ao + i + FL).fma(FloatVector.fromArray(F, b, bo + i + FL), acc1);
         }
-        float sum = Lanes.sum(acc0.add(acc1));
+        float sum = Lanes.sumF(acc0.add(acc1));
         for (; i < k; i++) sum += a[ao + i] * b[bo + i];
         return sum;
     }
@@ -299,11 +300,11 @@ final class Matmul implements WorkerPool.Task {
     static float dotF32(MemorySegment seg, long off, float[] x, int xo, int k) {
         FloatVector acc0 = FloatVector.zero(F), acc1 = FloatVector.zero(F);
         int i = 0;
-        for (; i + 16 <= k; i += 16) {
+        for (; i + 2 * FL <= k; i += 2 * FL) {
             acc0 = FloatVector.fromMemorySegment(F, seg, off + 4L * i, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, seg, off + 4L * i + 32, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i + 8), acc1);
+            acc1 = FloatVector.fromMemorySegment(F, seg, off + 4L * i + 4L * FL, QuantDot.LE).fma(FloatVector.fromArray(F, x, xo + i + FL), acc1);
         }
-        float sum = Lanes.sum(acc0.add(acc1));
+        float sum = Lanes.sumF(acc0.add(acc1));
         for (; i < k; i++) sum += seg.get(F32, off + 4L * i) * x[xo + i];
         return sum;
     }

@@ -33,7 +33,7 @@ final class MatmulBatched implements WorkerPool.Task {
     static final int NT = 16;
     /** Most panels claimed at once (their rows are written to out together). */
     static final int CHUNK = 16;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = VectorShapes.F8; // 2 vectors = NT tokens; Matmul calls this only where VectorShapes.TILES_256
 
     private final WorkerPool pool;
     private float[] xT = new float[0];     // [nPad/NT][K][NT]

@@ -24,9 +24,10 @@ import org.jgemma.ggml.GgmlType;
 final class QuantDot {
     private QuantDot() {}
 
-    static final VectorSpecies<Byte> B128 = ByteVector.SPECIES_128;
-    static final VectorSpecies<Short> S256 = ShortVector.SPECIES_256;
-    static final VectorSpecies<Float> F256 = FloatVector.SPECIES_256;
+    /** 16 weight bytes per load, 16 short lanes, 8 int and float lanes: only where {@link VectorShapes#INT8_WIDE}. */
+    static final VectorSpecies<Byte> B128 = VectorShapes.B;
+    static final VectorSpecies<Short> S256 = VectorShapes.S;
+    static final VectorSpecies<Float> F256 = VectorShapes.FI;
     static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(LE);
     static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(LE);
@@ -40,6 +41,7 @@ final class QuantDot {
     }
 
     static float dot(GgmlType type, MemorySegment w, long off, Q8Activations a, int r, int k) {
+        if (!VectorShapes.INT8_WIDE) return QuantDotReference.dot(type, w, off, a, r, k); // 128-bit vectors: see VectorShapes
         return switch (type) {
             case Q8_0 -> dotQ8_0(w, off, a, r, k);
             case Q4_0 -> dotQ4_0(w, off, a, r, k);
@@ -101,7 +103,7 @@ final class QuantDot {
                     .add(load16(w, o + 18).mul(ShortVector.fromArray(S256, q, y + 16))));
             acc0 = fmaS(s0, h(w, o) * a.d[da + b], acc0);
         }
-        return Lanes.sum(acc0.add(acc1));
+        return Lanes.sumFI(acc0.add(acc1));
     }
 
     static float dotQ4_0(MemorySegment w, long off, Q8Activations a, int r, int k) {
@@ -117,7 +119,7 @@ final class QuantDot {
             IntVector s = QuantDotK.madd16(lo.mul(ShortVector.fromArray(S256, q, y)).add(hi.mul(ShortVector.fromArray(S256, q, y + 16))));
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
         }
-        return Lanes.sum(acc);
+        return Lanes.sumFI(acc);
     }
 
     /** 0 or 16 per lane: bit j of {@code bits} (lane j) moved to value 16. */
@@ -149,7 +151,7 @@ final class QuantDot {
             long hdr = w.get(I64, o); // d (f16), qh (32 bits), qs[0..1]: one checked read instead of two (~5% faster)
             acc = fmaS(blockQ5_0(w, o, ~(int) (hdr >>> 16), q, qa + 32 * b), Float.float16ToFloat((short) hdr) * a.d[da + b], acc);
         }
-        return Lanes.sum(acc);
+        return Lanes.sumFI(acc);
     }
 
     /** Σ (q5 - 16)·q8 of the Q5_0 block at o (high bits {@code clear} inverted) with the activations q[y..y+32), in 8 int lanes. */
@@ -175,7 +177,7 @@ final class QuantDot {
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
             mins += h(w, o + 2) * a.s[da + b];
         }
-        return Lanes.sum(acc) + mins;
+        return Lanes.sumFI(acc) + mins;
     }
 
     static float dotQ5_1(MemorySegment w, long off, Q8Activations a, int r, int k) {
@@ -194,7 +196,7 @@ final class QuantDot {
             acc = fmaS(s, h(w, o) * a.d[da + b], acc);
             mins += h(w, o + 2) * a.s[da + b];
         }
-        return Lanes.sum(acc) + mins;
+        return Lanes.sumFI(acc) + mins;
     }
 
 }

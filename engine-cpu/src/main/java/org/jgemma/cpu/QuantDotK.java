@@ -25,7 +25,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class QuantDotK {
     private QuantDotK() {}
 
-    private static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I256 = VectorShapes.I;
     private static final int KMASK1 = 0x3f3f3f3f, KMASK2 = 0x0f0f0f0f, KMASK3 = 0x03030303;
 
     /** The 8 six-bit scales of a Q4_K/Q5_K scales[12] (bytes u0 u1 u2), one per byte (ggml's utmp[0..1]). */
@@ -77,7 +77,7 @@ final class QuantDotK {
             acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
             mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
-        return Lanes.sum(acc) - mins;
+        return Lanes.sumFI(acc) - mins;
     }
 
     static float dotQ5_K(MemorySegment w, long off, Q8Activations a, int r, int k) {
@@ -106,7 +106,7 @@ final class QuantDotK {
             acc = fmaS(isum, Float.float16ToFloat((short) l0) * dy, acc);
             mins += Float.float16ToFloat((short) (l0 >>> 16)) * dy * minSum(mins8(u1, u2), bsums, bs + 16 * b);
         }
-        return Lanes.sum(acc) - mins;
+        return Lanes.sumFI(acc) - mins;
     }
 
     /**
@@ -145,6 +145,6 @@ final class QuantDotK {
             acc = fmaS(isum, dd, acc);
             offs += dd * 32 * osum;
         }
-        return Lanes.sum(acc) - offs;
+        return Lanes.sumFI(acc) - offs;
     }
 }

@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class QuantDotK23 {
     private QuantDotK23() {}
 
-    private static final VectorSpecies<Integer> I256 = IntVector.SPECIES_256;
+    private static final VectorSpecies<Integer> I256 = VectorShapes.I;
 
     private static ShortVector act(short[] q, int y) {
         return ShortVector.fromArray(S256, q, y);
@@ -56,7 +56,7 @@ final class QuantDotK23 {
             acc = fmaS(isum, h(w, o + 80) * dy, acc);
             mins += h(w, o + 82) * dy * summs;
         }
-        return Lanes.sum(acc) - mins;
+        return Lanes.sumFI(acc) - mins;
     }
 
     /**
@@ -87,6 +87,6 @@ final class QuantDotK23 {
             }
             acc = fmaS(isum, h(w, o + 108) * a.d[da + b], acc);
         }
-        return Lanes.sum(acc);
+        return Lanes.sumFI(acc);
     }
 }

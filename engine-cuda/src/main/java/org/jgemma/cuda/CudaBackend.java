@@ -114,7 +114,6 @@ public final class CudaBackend implements Backend {
         return switch (op) {
             case MATMUL, EMBED -> type != null && Kernels.WEIGHT_TYPES.contains(type);
             case RMS_NORM -> type == null || type == GgmlType.F32;
-            case ATTENTION_NON_CAUSAL -> false; // not yet: the model measures the image's window from its last position
             default -> true;
         };
     }
@@ -282,6 +281,18 @@ public final class CudaBackend implements Backend {
                           int window, float scale, Buffer out) {
         op(() -> ops.attention(floats(q, "attention"), kv(cache, "attention"), n, ints(positions, "attention"), nHead, nKvHead,
                 headDim, window, scale, wrote(out, "attention")));
+    }
+
+    @Override
+    public void attentionNonCausal(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
+                                   int window, float scale, int horizon, Buffer out) {
+        if (horizon < 0) {
+            attention(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, out);
+            return;
+        }
+        op(() -> ops.attentionNonCausal(floats(q, "attentionNonCausal"), kv(cache, "attentionNonCausal"), n,
+                ints(positions, "attentionNonCausal"), nHead, nKvHead, headDim, window, scale, horizon,
+                wrote(out, "attentionNonCausal")));
     }
 
     @Override

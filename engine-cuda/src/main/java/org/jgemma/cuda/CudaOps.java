@@ -137,6 +137,23 @@ final class CudaOps {
         b.q8().produced(out, n, nHead * headDim);
     }
 
+    /**
+     * Non-causal attention (attn_non_causal_f16.cu): query t sees keys up to max(positions[t], horizon), one block per
+     * (head, query) into out [n][nHead][D]; see Backend#attentionNonCausal.
+     */
+    void attentionNonCausal(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window,
+                            float scale, int horizon, Floats out) {
+        Launch.checkAttentionShape(nHead, nKvHead, headDim, cache.kvDim());
+        long len = (long) n * nHead * headDim;
+        need(len <= q.size() && len <= out.size(), "attentionNonCausal: " + n + "x" + nHead + "x" + headDim + " over " + q.name()
+                + " (" + q.size() + ") -> " + out.name() + " (" + out.size() + ")");
+        need(n <= positions.size(), "attentionNonCausal: " + n + " tokens but " + positions.name() + " holds " + positions.size());
+        Launch.attentionSpan(cache.slots(), window); // checks the cache
+        if (n == 0) return;
+        b.kernels().launch(Kernels.ATTN_NON_CAUSAL, nHead, n, 1, 32, Launch.NC_WARPS, 1, q.ptr(), cache.k(), cache.v(),
+                positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, horizon, scale, out.ptr());
+    }
+
     void geglu(Floats gate, Floats up, long n, Floats out) {
         need(n <= gate.size() && n <= up.size() && n <= out.size(), "geglu: " + n + " over " + gate.name() + ", " + up.name() + " -> " + out.name());
         b.kernels().reads(8 * n).launch(Kernels.GEGLU, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, gate.ptr(), up.ptr(), out.ptr(), n);

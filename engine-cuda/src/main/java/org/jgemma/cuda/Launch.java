@@ -17,6 +17,8 @@ final class Launch {
     static final int[] MV_COLUMNS = {8, 4, 2, 1};
     /** Warps per attention split block: flash_attn_ext_f16.cu FA_WARPS. */
     static final int FA_WARPS = 4;
+    /** Warps per block of the non-causal attention kernel: attn_non_causal_f16.cu NC_WARPS. */
+    static final int NC_WARPS = 4;
     /** Largest head dimension of the attention kernel (FA_MAX_PAIRS · 64). */
     static final int FA_MAX_HEAD_DIM = 256;
     /** Keys one attention split takes at least, and the most splits per (query, head). */

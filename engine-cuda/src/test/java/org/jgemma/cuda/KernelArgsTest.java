@@ -40,6 +40,7 @@ class KernelArgsTest {
             b.rope(x, 4, 4, 128, pos, 1e4f, 1f);
             b.kvAppend(k, v, 4, pos, kv);
             b.attention(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, b.allocate(4 * 4 * 128, "o"));
+            b.attentionNonCausal(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, 3, b.allocate(4 * 4 * 128, "o2"));
             b.geglu(x, x, 100, x);
             b.add(x, x, 100);
             b.softcap(x, 100, 30f);

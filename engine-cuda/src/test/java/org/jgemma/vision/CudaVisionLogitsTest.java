@@ -7,9 +7,8 @@ import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.cuda.CudaTestSupport;
 
 /**
- * {@link VisionLogitsTest} on the CUDA backend (a device, or the host driver CI runs). It has no
- * Op.ATTENTION_NON_CAUSAL yet, so the model places every image query at the image's last position, which sees the same
- * keys here (the image lies inside every window). Skipped, with the probe's reason, where CUDA is unusable.
+ * {@link VisionLogitsTest} on the CUDA backend (a device, or the host driver CI runs): the image chunk runs through its
+ * own non-causal attention kernel (attn_non_causal_f16.cu). Skipped, with the probe's reason, where CUDA is unusable.
  */
 class CudaVisionLogitsTest extends VisionLogitsTest {
     @Override

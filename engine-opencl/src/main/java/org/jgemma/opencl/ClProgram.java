@@ -37,7 +37,7 @@ final class ClProgram {
             "mul_mv_f32_f32.cl", "mul_mv_f16_f32.cl", "mul_mv_bf16_f32.cl", "mul_mv_q8_0_f32.cl", "mul_mv_q4_0_f32.cl",
             "mul_mv_q4_1_f32.cl", "mul_mv_q5_0_f32.cl", "mul_mv_q5_1_f32.cl", "mul_mv_q4_k_f32.cl", "mul_mv_q5_k_f32.cl",
             "mul_mv_q6_k_f32.cl", "mul_mv_q2_k_f32.cl", "mul_mv_q3_k_f32.cl",
-            "rms_norm.cl", "rope_neox.cl", "kv_append.cl", "attention.cl", "elementwise.cl", "argmax.cl");
+            "rms_norm.cl", "rope_neox.cl", "kv_append.cl", "attention.cl", "attention_non_causal.cl", "elementwise.cl", "argmax.cl");
 
     private static final Map<String, ClProgram> BY_DEVICE = new HashMap<>();
 

@@ -104,7 +104,6 @@ public final class OpenClBackend implements Backend {
         return switch (op) {
             case MATMUL, EMBED -> MATMUL_TYPES.contains(type);
             case RMS_NORM -> type == null || type == GgmlType.F32;
-            case ATTENTION_NON_CAUSAL -> false; // not yet: the model measures the image's window from its last position
             default -> true;
         };
     }
@@ -314,6 +313,13 @@ public final class OpenClBackend implements Backend {
     @Override
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
                           int window, float scale, Buffer out) {
+        attentionNonCausal(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, -1, out);
+    }
+
+    /** attention.cl, or attention_non_causal.cl (the image chunk of a vision prompt) when horizon ≥ 0. */
+    @Override
+    public void attentionNonCausal(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
+                                   int window, float scale, int horizon, Buffer out) {
         ClKv c = kv(cache);
         if (nKvHead <= 0 || nHead % nKvHead != 0) {
             throw new IllegalArgumentException("attention: nHead " + nHead + " is not a multiple of nKvHead " + nKvHead);
@@ -329,8 +335,13 @@ public final class OpenClBackend implements Backend {
         need(out, (long) n * nHead * headDim, "attention out");
         need(positions, n, "attention positions");
         if (n == 0) return;
-        launch.begin("attention").mem(buf(q).m()).mem(c.k()).mem(c.v()).i(c.slots()).mem(ints(positions).m()).i(nHead)
-                .i(nKvHead).i(headDim).i(window).f(scale).mem(buf(out).m()).run((long) nHead * WG, n, 1, WG);
+        if (horizon < 0) {
+            launch.begin("attention").mem(buf(q).m()).mem(c.k()).mem(c.v()).i(c.slots()).mem(ints(positions).m()).i(nHead)
+                    .i(nKvHead).i(headDim).i(window).f(scale).mem(buf(out).m()).run((long) nHead * WG, n, 1, WG);
+        } else {
+            launch.begin("attention_non_causal").mem(buf(q).m()).mem(c.k()).mem(c.v()).i(c.slots()).mem(ints(positions).m())
+                    .i(nHead).i(nKvHead).i(headDim).i(window).i(horizon).f(scale).mem(buf(out).m()).run((long) nHead * WG, n, 1, WG);
+        }
     }
 
     @Override

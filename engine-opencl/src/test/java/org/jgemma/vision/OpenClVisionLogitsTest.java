@@ -8,8 +8,8 @@ import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.opencl.OpenClBackend;
 
 /**
- * {@link VisionLogitsTest} on the OpenCL backend. It has no Op.ATTENTION_NON_CAUSAL yet, so the model places every
- * image query at the image's last position, which sees the same keys here (the image lies inside every window).
+ * {@link VisionLogitsTest} on the OpenCL backend: the image chunk runs through its own non-causal attention kernel
+ * (attention_non_causal.cl).
  */
 class OpenClVisionLogitsTest extends VisionLogitsTest {
     @Override

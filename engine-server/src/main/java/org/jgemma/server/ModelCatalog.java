@@ -145,10 +145,12 @@ final class ModelCatalog {
             if (!NAME.matcher(stem).matches()) continue;
             try {
                 BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+                ModelInfo.Details details = details(p);
+                if (details.family().equals("clip")) continue; // a vision projector (mmproj): it serves the model next to it
                 String digest = sha256((p.toAbsolutePath() + "|" + a.size() + "|" + a.lastModifiedTime().toMillis())
                         .getBytes(StandardCharsets.UTF_8));
                 out.putIfAbsent(key(stem), new ModelInfo(stem + ":latest", p, a.size(), a.lastModifiedTime().toInstant(),
-                        digest, details(p), null, null, null, null));
+                        digest, details, null, null, null, null));
             } catch (IOException | RuntimeException e) {
                 System.err.println("jgemma serve: skipping " + p + ": " + e.getMessage());
             }

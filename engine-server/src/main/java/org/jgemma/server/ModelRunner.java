@@ -67,13 +67,18 @@ final class ModelRunner implements AutoCloseable {
     /** Opens the model on the configured backend, with a context of {@code cfg.contextSize()} tokens per slot. */
     static ModelRunner load(ModelInfo info, ServerConfig cfg) throws IOException {
         ChatTemplate template;
+        boolean towerInFile;
         try (GgufFile f = GgufFile.open(info.path())) {
             template = ChatTemplate.from(f);
+            towerInFile = org.jgemma.vision.VisionConfig.present(f);
         }
         Model model = Model.open(info.path(), ModelOptions.defaults().withBackend(cfg.backend()).withThreads(cfg.threads())
                 .withContextSize(cfg.contextSize()).withMaxParallel(Math.min(cfg.parallel(), Gemma3Model.MAX_PARALLEL)));
+        // the vision tower: one image's buffers, and its weights when they are in an mmproj beside the file (not in info.size())
+        org.jgemma.vision.VisionMemory vision = model.visionMemory();
+        long visionBytes = vision.scratchBytes() + (towerInFile ? 0 : vision.weightBytes());
         return new ModelRunner(info, model, template, cfg.parallel(), cfg.queue(),
-                estimateBytes(info, model.contextSize(), cfg.parallel()));
+                estimateBytes(info, model.contextSize(), cfg.parallel()) + visionBytes);
     }
 
     /** Weights (the file) plus a float KV cache per slot: 2 x layers x ctx x kv heads x head dim x 4 bytes. */
@@ -119,6 +124,7 @@ final class ModelRunner implements AutoCloseable {
         if (job.messages() != null && (job.messages().isEmpty() || !job.messages().getLast().role().equals("user"))) {
             throw ApiException.badRequest("the last message must be the user's (continuing an assistant message is not supported)");
         }
+        if (job.messages() != null && job.messages().stream().anyMatch(ChatMessage::hasImages)) checkVision();
         int[] ids;
         try {
             ids = encode(job);
@@ -160,6 +166,24 @@ final class ModelRunner implements AutoCloseable {
             }
         } finally {
             admission.release();
+        }
+    }
+
+    /**
+     * A request with images needs a vision tower (in the model file, or a {@code *mmproj*.gguf} next to it): without one
+     * it is the client's error, a 400 as Ollama answers a capability the model lacks (server/images.go
+     * CheckCapabilities: "does not support vision"). The tower is loaded here, before a slot is taken, so a broken
+     * projector file is a 500 naming it rather than an error in the middle of a generation.
+     */
+    private void checkVision() {
+        if (!model.hasVision()) {
+            throw ApiException.badRequest("model '" + info.name() + "' does not support vision: it has no vision tower (no v.* / mm.*"
+                    + " tensors in its file and no *mmproj*.gguf next to it), so it cannot take images");
+        }
+        try {
+            model.vision();
+        } catch (IOException | RuntimeException e) {
+            throw new ApiException(500, "cannot load the vision tower of model '" + info.name() + "': " + e.getMessage());
         }
     }
 

@@ -167,6 +167,32 @@ class OllamaApiTest {
         assertFalse(ts.get("/api/ps").body().contains(TestServer.MIX), "unloaded");
     }
 
+    /** Every way /api/chat's messages can be wrong, and its exact message (the parser is shared with OpenAI's API). */
+    @Test
+    void badMessagesAreNamedExactly() throws Exception {
+        String[][] cases = {
+                {"\"x\"", "field 'messages' must be an array, got a string"},
+                {"[1]", "field 'messages[0]' must be an object, got a number"},
+                {"[{\"content\":\"x\"}]", "field 'messages[0].role' is required"},
+                {"[{\"role\":5}]", "field 'role' must be a string, got a number"},
+                {"[{\"role\":\"user\",\"content\":\"x\",\"tool_calls\":[{}]}]",
+                        "tool_calls (function calling) in messages[0] is not supported by jgemma serve yet"},
+                {"[{\"role\":\"tool\",\"content\":\"x\"}]", "role 'tool' (function calling) in messages[0] is not supported by jgemma serve yet"},
+                {"[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"bot\",\"content\":\"y\"}]",
+                        "field 'messages[1].role' must be system, user or assistant, got 'bot'"},
+                {"[{\"role\":\"developer\",\"content\":\"x\"}]", "field 'messages[0].role' must be system, user or assistant, got 'developer'"},
+                {"[{\"role\":\"user\",\"content\":5}]", "field 'content' must be a string, got a number"},
+                {"[{\"role\":\"user\",\"content\":\"x\",\"images\":\"abc\"}]",
+                        "field 'messages[0].images' must be an array of base64 strings, got a string"},
+                {"[{\"role\":\"user\",\"content\":\"x\",\"images\":[7]}]", "field 'messages[0].images[0]' must be a base64 string, got a number"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> r = ts.post("/api/chat", "{\"model\":\"" + TestServer.GQA + "\",\"stream\":false,\"messages\":" + c[0] + "}");
+            assertEquals(400, r.statusCode(), c[0] + " -> " + r.body());
+            assertEquals(c[1], TestServer.json(r.body()).path("error").asText(), c[0]);
+        }
+    }
+
     @Test
     void unsupportedFeaturesAreNamed() throws Exception {
         String m = TestServer.GQA;

@@ -103,6 +103,46 @@ class OpenAiApiTest {
         assertEquals(TestServer.GQA + ":latest", one.path("id").asText());
     }
 
+    /** Every way chat/completions' messages can be wrong, and its exact message (the parser is shared with Ollama's API). */
+    @Test
+    void badMessagesAreNamedExactly() throws Exception {
+        String[][] cases = {
+                {null, "field 'messages' is required"},
+                {"[]", "field 'messages' must hold at least one message"},
+                {"\"x\"", "field 'messages' must be an array, got a string"},
+                {"[1]", "field 'messages[0]' must be an object, got a number"},
+                {"[{\"content\":\"x\"}]", "field 'messages[0].role' is required"},
+                {"[{\"role\":5}]", "field 'role' must be a string, got a number"},
+                {"[{\"role\":\"user\",\"content\":\"x\",\"tool_calls\":[{}]}]",
+                        "tool_calls (function calling) in messages[0] is not supported by jgemma serve yet"},
+                {"[{\"role\":\"function\",\"content\":\"x\"}]",
+                        "role 'function' (function calling) in messages[0] is not supported by jgemma serve yet"},
+                {"[{\"role\":\"user\",\"content\":\"x\"},{\"role\":\"bot\",\"content\":\"y\"}]",
+                        "field 'messages[1].role' must be system, developer, user or assistant, got 'bot'"},
+                {"[{\"role\":\"user\",\"content\":5}]", "field 'messages[0].content' must be a string or an array of content parts, got a number"},
+                {"[{\"role\":\"user\",\"content\":[3]}]", "field 'messages[0].content[0]' must be an object, got a number"},
+                {"[{\"role\":\"user\",\"content\":[{\"type\":\"audio\"}]}]",
+                        "content part type 'audio' in messages[0].content[0] is not supported by jgemma serve yet"},
+                {"[{\"role\":\"user\",\"content\":[{\"type\":\"image_url\"}]}]", "field 'messages[0].content[0].image_url.url' is required"},
+        };
+        for (String[] c : cases) {
+            String msgs = c[0] == null ? "" : ",\"messages\":" + c[0];
+            HttpResponse<String> r = ts.post("/v1/chat/completions", "{\"model\":\"" + TestServer.GQA + "\"" + msgs + "}");
+            assertEquals(400, r.statusCode(), c[0] + " -> " + r.body());
+            assertEquals(c[1], TestServer.json(r.body()).path("error").path("message").asText(), c[0]);
+        }
+        // a developer message is a system message (OpenAI's newer name for it)
+        HttpResponse<String> dev = ts.post("/v1/chat/completions", """
+                {"model":"%s","messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":"Hi"}],"temperature":0,"max_tokens":3}"""
+                .formatted(TestServer.GQA));
+        HttpResponse<String> sys = ts.post("/v1/chat/completions", """
+                {"model":"%s","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"temperature":0,"max_tokens":3}"""
+                .formatted(TestServer.GQA));
+        assertEquals(200, dev.statusCode(), dev.body());
+        assertEquals(TestServer.json(sys.body()).path("choices").get(0).path("message").path("content").asText(),
+                TestServer.json(dev.body()).path("choices").get(0).path("message").path("content").asText());
+    }
+
     @Test
     void errorsAreOpenAiErrorObjects() throws Exception {
         HttpResponse<String> r = ts.post("/v1/chat/completions", "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}");

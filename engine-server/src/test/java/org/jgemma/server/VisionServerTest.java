@@ -16,6 +16,7 @@ import java.util.Base64;
 import java.util.List;
 import org.jgemma.api.Model;
 import org.jgemma.api.ModelOptions;
+import org.jgemma.testing.Fixtures;
 import org.jgemma.testing.VisionFixture;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,6 +31,8 @@ class VisionServerTest {
     static String expected, b64;
     static final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
     static final int N = 4;
+    /** A text-only model: no v.* / mm.* tensors and no mmproj next to it. */
+    static final String TEXT_ONLY = "tinygqa/gemma3-tinygqa-q4_k_m";
 
     @BeforeAll
     static void start() throws Exception {
@@ -39,7 +42,7 @@ class VisionServerTest {
         }
         b64 = Base64.getEncoder().encodeToString(Files.readAllBytes(VisionFixture.image("image2_224x224")));
         server = JGemmaServer.start(ServerConfig.defaults().withHost("127.0.0.1").withPort(0).withBackend("cpu")
-                .withModelDirs(List.of(model.getParent())).withOllamaRoots(List.of()).withCachePrompt(false));
+                .withModelDirs(List.of(model.getParent(), Fixtures.file(TEXT_ONLY + ".gguf").getParent())).withOllamaRoots(List.of()).withCachePrompt(false));
     }
 
     @AfterAll
@@ -72,6 +75,17 @@ class VisionServerTest {
     }
 
     @Test
+    void webpImagesToo() throws Exception { // the server's class path has TwelveMonkeys' ImageIO WebP plug-in
+        String webp = Base64.getEncoder().encodeToString(Files.readAllBytes(Fixtures.file("vision/image2_224x224.lossless.webp")));
+        HttpResponse<String> r = post("/v1/chat/completions", """
+                {"model":"gemma3v-tiny","temperature":0,"max_tokens":%d,
+                 "messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/webp;base64,%s"}},
+                                                       {"type":"text","text":"Describe the image."}]}]}""".formatted(N, webp));
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals(expected, json(r.body()).path("choices").path(0).path("message").path("content").asText());
+    }
+
+    @Test
     void openAiChatTakesDataUrls() throws Exception {
         HttpResponse<String> r = post("/v1/chat/completions", """
                 {"model":"gemma3v-tiny","temperature":0,"max_tokens":%d,
@@ -94,5 +108,59 @@ class VisionServerTest {
         HttpResponse<String> c = post("/v1/chat/completions", """
                 {"model":"gemma3v-tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}""");
         assertTrue(c.statusCode() >= 400 && c.statusCode() < 500 && c.body().contains("data: URLs"), c.body());
+        HttpResponse<String> d = post("/v1/chat/completions", """
+                {"model":"gemma3v-tiny","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,bm90IGFuIGltYWdl"}}]}]}""");
+        assertEquals(400, d.statusCode(), d.body());
+        assertTrue(d.body().contains("messages[0].content[0].image_url.url") && d.body().contains("not an image"), d.body());
+        assertEquals("invalid_request_error", json(d.body()).path("error").path("type").asText(), d.body());
+    }
+
+    @Test
+    void imagesToAModelWithoutAProjectorAre400s() throws Exception {
+        String model = TEXT_ONLY.substring(TEXT_ONLY.indexOf('/') + 1);
+        String why = "does not support vision";
+        HttpResponse<String> a = post("/api/chat", """
+                {"model":"%s","stream":false,"messages":[{"role":"user","content":"Describe the image.","images":["%s"]}]}""".formatted(model, b64));
+        assertEquals(400, a.statusCode(), a.body());
+        assertTrue(json(a.body()).path("error").asText().contains(why), a.body());
+        HttpResponse<String> s = post("/api/chat", """
+                {"model":"%s","messages":[{"role":"user","content":"Describe the image.","images":["%s"]}]}""".formatted(model, b64));
+        assertEquals(400, s.statusCode(), s.body()); // streaming: refused before the first line
+        assertTrue(json(s.body()).path("error").asText().contains(why), s.body());
+        HttpResponse<String> g = post("/api/generate", """
+                {"model":"%s","stream":false,"prompt":"Describe the image.","images":["%s"]}""".formatted(model, b64));
+        assertEquals(400, g.statusCode(), g.body());
+        assertTrue(json(g.body()).path("error").asText().contains(why), g.body());
+        HttpResponse<String> o = post("/v1/chat/completions", """
+                {"model":"%s","stream":true,"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}},
+                 {"type":"text","text":"Describe the image."}]}]}""".formatted(model, b64));
+        assertEquals(400, o.statusCode(), o.body());
+        assertTrue(json(o.body()).path("error").path("message").asText().contains(why), o.body());
+        assertEquals("invalid_request_error", json(o.body()).path("error").path("type").asText(), o.body());
+        // the same model without images still answers
+        HttpResponse<String> t = post("/api/chat", """
+                {"model":"%s","stream":false,"options":{"num_predict":2},"messages":[{"role":"user","content":"Hi"}]}""".formatted(model));
+        assertEquals(200, t.statusCode(), t.body());
+    }
+
+    @Test
+    void theProjectorIsNoModelAndCountsInTheLoadedSize() throws Exception {
+        Path model = VisionFixture.model();
+        ModelCatalog catalog = new ModelCatalog(List.of(), List.of(model.getParent(), Fixtures.file(TEXT_ONLY + ".gguf").getParent()));
+        List<String> names = catalog.scan().stream().map(ModelInfo::name).toList();
+        assertTrue(names.contains("gemma3v-tiny:latest") && names.stream().noneMatch(n -> n.contains("mmproj")), names.toString());
+        ServerConfig cfg = ServerConfig.defaults().withBackend("cpu").withContextSize(64).withParallel(2);
+        org.jgemma.vision.VisionMemory tower;
+        try (var f = org.jgemma.gguf.GgufFile.open(model.resolveSibling("gemma3v-tiny-mmproj-f32.gguf"))) {
+            tower = org.jgemma.vision.VisionMemory.of(f);
+        }
+        ModelInfo info = catalog.find("gemma3v-tiny");
+        try (ModelRunner r = ModelRunner.load(info, cfg)) { // /api/ps's size: the file, the KV caches, the mmproj and one image
+            assertEquals(ModelRunner.estimateBytes(info, 64, 2) + tower.weightBytes() + tower.scratchBytes(), r.estimatedBytes());
+        }
+        ModelInfo text = catalog.find(TEXT_ONLY.substring(TEXT_ONLY.indexOf('/') + 1));
+        try (ModelRunner r = ModelRunner.load(text, cfg)) {
+            assertEquals(ModelRunner.estimateBytes(text, 64, 2), r.estimatedBytes());
+        }
     }
 }
