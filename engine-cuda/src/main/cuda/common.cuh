@@ -79,6 +79,15 @@ static __device__ __forceinline__ int load_int_b4(const uint8_t *p) {
     return *reinterpret_cast<const int *>(p);
 }
 
+// 32 bytes at a 16-byte aligned address as 8 little-endian ints, in two 16-byte loads (ggml-cuda mmvq reads whole
+// 16-byte chunks where the layout allows). Q4_K (144-byte blocks) and Q5_K (176) keep their quants 16-byte aligned:
+// weight rows start 256-byte aligned and hold whole blocks, and qs/qh sit at multiples of 16 within a block.
+static __device__ __forceinline__ void load_8_ints_b16(const uint8_t *p, int (&v)[8]) {
+    const int4 a = reinterpret_cast<const int4 *>(p)[0], b = reinterpret_cast<const int4 *>(p)[1];
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+}
+
 // Spreads the low 4 bits of b to bit 4 of each byte (the fifth bit of four 5-bit quants; ggml vecdotq.cuh q5_0).
 // Unsigned shifts: b may be negative (qh >> k of a sign-extended int), and a left shift of a negative int is undefined
 // in C++17 (UBSan caught it in the host build of the kernels).

@@ -204,8 +204,10 @@ struct TQ4_K {
     }
     static __device__ __forceinline__ void load(const uint8_t *b, int sb, WSub &w) {
         int c = sb / 2, sh = 4 * (sb & 1);
+        int q[8];
+        load_8_ints_b16(b + 16 + 32 * c, q);
 #pragma unroll
-        for (int i = 0; i < 8; i++) w.v[i] = (load_int_b4(b + 16 + 32 * c + 4 * i) >> sh) & 0x0F0F0F0F;
+        for (int i = 0; i < 8; i++) w.v[i] = (q[i] >> sh) & 0x0F0F0F0F;
         int sc, mn;
         scale_min_k4(sb, b + 4, &sc, &mn);
         w.d0 = w.d1 = load_f16(b) * sc;
@@ -228,10 +230,13 @@ struct TQ5_K {
     }
     static __device__ __forceinline__ void load(const uint8_t *b, int sb, WSub &w) {
         int c = sb / 2, sh = 4 * (sb & 1);
+        int ql[8], qh[8];
+        load_8_ints_b16(b + 48 + 32 * c, ql);
+        load_8_ints_b16(b + 16, qh);
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            int lo = (load_int_b4(b + 48 + 32 * c + 4 * i) >> sh) & 0x0F0F0F0F;
-            int hi = ((load_int_b4(b + 16 + 4 * i) >> sb) & 0x01010101) << 4;
+            int lo = (ql[i] >> sh) & 0x0F0F0F0F;
+            int hi = ((qh[i] >> sb) & 0x01010101) << 4;
             w.v[i] = lo | hi;
         }
         int sc, mn;
