@@ -96,6 +96,9 @@ if [ -x "$B/anchor.sh" ]; then
       timeout 180 "${JAVA[@]}" org.jgemma.cli.Main bench "$f" --backend cuda -p 512 -n 128 -r 3 --json \
         | tee "$OUT/bench-$s-$q.json"
       achieved "$OUT/bench-$s-$q.json"
+      echo "-- the same prompt through the 8-column mat-vec (JGEMMA_CUDA_PREFILL=matvec): what the prefill tiles gain"
+      JGEMMA_CUDA_PREFILL=matvec timeout 120 "$B/java" -cp "$(cat "$B/classpath")" org.jgemma.cli.Main bench "$f" --backend cuda \
+        -p 512 -n 0 -r 3 --json | tee "$OUT/bench-$s-$q-matvec.json"
     done
   done
 else

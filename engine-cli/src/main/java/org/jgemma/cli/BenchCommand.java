@@ -67,14 +67,26 @@ final class BenchCommand implements Callable<Integer> {
             SplittableRandom rnd = new SplittableRandom(42);
             Model.RawSequence seq = m.newRawSequence();
             float[] logits = new float[m.vocabSize()];
+            boolean onCuda = m.backendName().equals("cuda");
+            // CUDA, the last pp run: kernel launches, weight bytes read, what the 8-column mat-vec alone would read,
+            // and the weight bytes of the matmuls called (each once)
+            long[] prefill = new long[4];
             double[] pp = nPrompt > 0 ? measure(() -> {
                 seq.reset();
                 int[] ids = rnd.ints(nPrompt, 0, m.vocabSize()).toArray();
+                long l0 = onCuda ? CudaBackend.totalKernelLaunches() : 0;
+                long[] w0 = onCuda ? CudaBackend.totalWeightBytesRead() : null;
                 long t0 = System.nanoTime();
                 seq.evaluate(ids, logits);
-                return nPrompt * 1e9 / (System.nanoTime() - t0);
+                double tps = nPrompt * 1e9 / (System.nanoTime() - t0);
+                if (onCuda) {
+                    long[] w1 = CudaBackend.totalWeightBytesRead();
+                    prefill[0] = CudaBackend.totalKernelLaunches() - l0;
+                    for (int i = 0; i < 3; i++) prefill[i + 1] = w1[i] - w0[i];
+                }
+                return tps;
             }) : null;
-            boolean cuda = m.backendName().equals("cuda") && parallel <= 0;  // per token of one sequence
+            boolean cuda = onCuda && parallel <= 0;  // per token of one sequence
             long[] launches = new long[1];  // kernel launches of the last tg run (CUDA: counted by its driver)
             double[] tg = nGen > 0 && parallel > 0 ? measure(() -> parallelTg(m, rnd.nextLong())) : nGen > 0 ? measure(() -> {
                 seq.reset();
@@ -101,6 +113,14 @@ final class BenchCommand implements Callable<Integer> {
                 if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
                 if (tg != null) o.set("tg", result(mapper, nGen, tg));
                 if (parallel > 0) o.put("parallel", parallel);
+                if (onCuda && pp != null && prefill[3] > 0) {
+                    // the prompt's matmuls: each weight byte read prefill_weight_reads times (tiles of 64 tokens
+                    // past 8 columns) against prefill_weight_reads_matvec times through 8-column mat-vec launches
+                    o.put("prefill_launches", prefill[0]);
+                    o.put("prefill_weight_bytes_read", prefill[1]);
+                    o.put("prefill_weight_reads", (double) prefill[1] / prefill[3]);
+                    o.put("prefill_weight_reads_matvec", (double) prefill[2] / prefill[3]);
+                }
                 if (cuda && tg != null) {
                     // one decode token = one replay of the recorded step (a CUDA graph); this many kernels in it
                     o.put("launches_per_token", (double) launches[0] / nGen);
@@ -114,6 +134,11 @@ final class BenchCommand implements Callable<Integer> {
                 out.println("| --- | --- | --: | --: |");
                 if (pp != null) row(out, Cli.label(model, path), m, "pp" + nPrompt, pp);
                 if (tg != null) row(out, Cli.label(model, path), m, "tg" + nGen + (parallel > 0 ? " x" + parallel : ""), tg);
+                if (onCuda && pp != null && prefill[3] > 0) {
+                    spec.commandLine().getErr().printf(Locale.ROOT, "cuda (%s driver): pp%d in %d kernel launches, each weight"
+                                    + " byte read %.1f times (8-column mat-vec alone: %.1f)%n", CudaBackend.configuredDriver(), nPrompt,
+                            prefill[0], (double) prefill[1] / prefill[3], (double) prefill[2] / prefill[3]);
+                }
                 if (cuda && tg != null) {
                     spec.commandLine().getErr().printf(Locale.ROOT, "cuda (%s driver): %.1f kernel launches per generated token%n",
                             CudaBackend.configuredDriver(), (double) launches[0] / nGen);

@@ -151,6 +151,31 @@ class CliTest {
         }
     }
 
+    /**
+     * bench --backend cuda, a 72-token prompt on the host driver: the layers' matmuls read each weight twice (two tiles
+     * of 64 tokens), where 8-column mat-vec launches would read it 9 times; the logits' matmul (one row) once either way.
+     */
+    @Test
+    void benchOnTheCudaHostDriverReportsThePromptsWeightReads() throws Exception {
+        String saved = System.getProperty("jgemma.cuda.driver");
+        System.setProperty("jgemma.cuda.driver", "host");
+        try {
+            Result r = run("bench", Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString(), "-p", "72", "-n", "0", "-r", "1",
+                    "--warmup", "0", "--backend", "cuda", "--json");
+            org.junit.jupiter.api.Assumptions.assumeFalse(r.err().contains("CUDA host library was not built") && System.getenv("CI") == null,
+                    "the CUDA host library was not built here (no g++)");
+            assertEquals(0, r.code(), r.err());
+            JsonNode j = new ObjectMapper().readTree(r.out());
+            double reads = j.get("prefill_weight_reads").asDouble(), matVec = j.get("prefill_weight_reads_matvec").asDouble();
+            assertTrue(reads > 1 && reads < 2, "each weight byte read between once (logits) and twice (blocks): " + reads);
+            assertTrue(matVec > 2 * reads && matVec < 9, "the mat-vec alone: up to 9 times: " + matVec);
+            assertTrue(j.get("prefill_launches").asLong() > 0, r.out());
+        } finally {
+            if (saved == null) System.clearProperty("jgemma.cuda.driver");
+            else System.setProperty("jgemma.cuda.driver", saved);
+        }
+    }
+
     @Test
     void runWithTheEmbeddedModelGeneratesAndSaysItIsRandom() {
         Result r = run("run", "Hello there", "--num-predict", "4", "--seed", "1", "--backend", "reference", "--verbose");

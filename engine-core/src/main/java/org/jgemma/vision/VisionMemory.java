@@ -34,15 +34,15 @@ public record VisionMemory(long weightBytes, long scratchBytes) {
      * <ul>
      *   <li>the preprocessed image {@code [3][S][S]}; its im2col {@code [n][3·P·P]} on the host and on the backend;</li>
      *   <li>on the backend: the matmul input / output and Q, K, V, attention output {@code 5 × [n][D]}, the FFN
-     *       {@code [n][F]}, the attention's transposed keys {@code [D][n rounded up to 8]} and score tiles (up to 16 workers
-     *       of 4 query rows, {@code 64 × [n]}); on the host: the residual stream and two work rows {@code 3 × [n][D]} and the
+     *       {@code [n][F]}, the attention's transposed keys {@code [D][n rounded up to 8]}, values gathered per head
+     *       {@code [n][D]} and score tiles (up to 16 workers of 4 query rows, {@code 64 × [n]}); on the host: the residual stream and two work rows {@code 3 × [n][D]} and the
      *       FFN {@code [n][F]};</li>
      *   <li>the pooled grid {@code [t][D]} and the result {@code [t][E]};</li>
      *   <li>what the tower keeps dequantized while loaded: position embeddings {@code [n][D]}, the projection
      *       {@code [D][E]}, per layer 9 vectors of D and one of F (norms, biases), the post-norm and projector norm.</li>
      * </ul>
      * The decoded input picture (3 bytes a pixel, before resizing) and the CPU backend's per-thread weight panels come on
-     * top. Real Gemma 3 (896 px, patch 14, D 1152, F 4304, 27 layers, 16 heads, E 2560 for 4B): 94.2 M floats, 359 MiB.
+     * top. Real Gemma 3 (896 px, patch 14, D 1152, F 4304, 27 layers, 16 heads, E 2560 for 4B): 98.9 M floats, 377 MiB.
      */
     public static long scratchBytes(VisionConfig c) {
         long s = c.imageSize(), p = c.patchSize(), n = c.nPatches(), d = c.nEmbd(), ff = c.nFf(), t = c.nTokens(), e = c.projDim();
@@ -52,6 +52,7 @@ public record VisionMemory(long weightBytes, long scratchBytes) {
         floats = Math.addExact(floats, Math.multiplyExact(2 * n, 3 * p * p));          // im2col, host and backend
         floats = Math.addExact(floats, Math.multiplyExact(8 * n, d));                  // 5 backend + 3 host [n][D]
         floats = Math.addExact(floats, Math.multiplyExact(nPad, d));                   // transposed keys
+        floats = Math.addExact(floats, Math.multiplyExact(n, d));                      // values gathered per head
         floats = Math.addExact(floats, Math.multiplyExact(64, nPad));                  // score tiles
         floats = Math.addExact(floats, Math.multiplyExact(2 * n, ff));                 // FFN, backend and host
         floats = Math.addExact(floats, Math.multiplyExact(t, d + e));                  // pooled, result

@@ -203,6 +203,7 @@ class PipelineFuzzTest {
         Base[] bases = {base(Fixtures.file("tiny/gemma3-tiny-f32.gguf")), base(Fixtures.model("tinymix", "q4_k_m"))};
         Random rnd = new Random(seed);
         Map<String, Integer> counts = new TreeMap<>();
+        Map<String, String> examples = new TreeMap<>(); // the first case of each exception, for the log
         Path file = tmp.resolve("fuzz.gguf");
         ExecutorService ex = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "pipeline-fuzz");
@@ -242,10 +243,12 @@ class PipelineFuzzTest {
                     }
                     assertTrue(c.getMessage() != null && !c.getMessage().contains("\u001b"), "message: " + c.getMessage());
                     outcome = c.getClass().getSimpleName();
+                    if (!examples.containsKey(outcome)) examples.put(outcome, "iteration " + it + " " + did + ": " + c.getMessage());
                 }
                 counts.merge(outcome, 1, Integer::sum);
             }
             System.out.println("PipelineFuzzTest seed " + seed + ", " + it + " iterations: " + counts);
+            examples.forEach((k, v) -> System.out.println("  first " + k + ": " + v));
         } finally {
             ex.shutdownNow();
         }

@@ -67,6 +67,40 @@ public class Gemma3FixtureTest {
         return 0.95;
     }
 
+    /**
+     * Whether a greedy step may pick the reference's runner-up where the reference's own margin between the two is
+     * within twice the budget (a near tie: logits each within the budget of the reference's can order the two either
+     * way). Then the rows are compared up to the one that made that pick (the rows after it follow a token the
+     * reference never saw), under the unchanged budgets. Off by default; a backend whose summation order differs from
+     * both references (the CUDA tiles) turns it on: tiny q8_0's first greedy step has a margin of 0.068 (llama.cpp)
+     * and 0.089 (HF) between tokens 4 and 13, under the 0.15 budget.
+     */
+    protected boolean nearTieFlipsAllowed() {
+        return false;
+    }
+
+    /**
+     * Rows of {@code run} comparable with {@code ref}: all of them if the greedy tokens agree; else, if near-tie flips
+     * are allowed and the first differing step was a near tie in {@code ref} (margin ≤ 2·budget), the rows up to the
+     * one that made the differing pick; else all of them (and the comparison fails as before).
+     */
+    int comparableRows(Run run, Fixtures.Reference ref, double budget) {
+        int np = ref.nPrompt(), all = run.logits().length;
+        int[] theirs = Arrays.copyOfRange(ref.tokens(), np, ref.tokens().length);
+        int j = 0;
+        while (j < run.generated().length && j < theirs.length && run.generated()[j] == theirs[j]) j++;
+        if (j == run.generated().length || !nearTieFlipsAllowed()) return all;
+        float[] row = ref.logits()[np + j - 1];  // the reference row that chose theirs[j]
+        double margin = row[theirs[j]] - row[run.generated()[j]];
+        System.out.printf(Locale.ROOT, "greedy step %d: %d here, %d in the reference, whose margin between them is %.4f (budget %.3f)%n",
+                j, run.generated()[j], theirs[j], margin, budget);
+        return margin <= 2 * budget ? np + j : all;
+    }
+
+    private static float[][] head(float[][] rows, int n) {
+        return Arrays.copyOf(rows, n);
+    }
+
     /** The reference backend measures max 5e-6 against HF on every format with an exact reference. */
     protected double exactBudget(String fmt) {
         return 1e-3;
@@ -161,8 +195,10 @@ public class Gemma3FixtureTest {
             assertEquals(any.nVocab(), m.vocabSize(), "vocabulary size");
             Run run = runProtocol(m, prompt, any.nGen());
 
-            Diff dExp = expected == null ? null : Diff.of(run.logits(), expected.logits());
-            Diff dEx = exact == null ? null : Diff.of(run.logits(), exact.logits());
+            int nExp = expected == null ? 0 : comparableRows(run, expected, expectedBudget(fmt));
+            int nEx = exact == null ? 0 : comparableRows(run, exact, exactBudget(fmt));
+            Diff dExp = expected == null ? null : Diff.of(head(run.logits(), nExp), head(expected.logits(), nExp));
+            Diff dEx = exact == null ? null : Diff.of(head(run.logits(), nEx), head(exact.logits(), nEx));
             System.out.printf(Locale.ROOT, "%-8s %-7s vs expected: %s | vs exact: %s | greedy %s%n", model, fmt,
                     dExp == null ? "-" : dExp, dEx == null ? "-" : dEx, Arrays.toString(run.generated()));
 
@@ -176,8 +212,10 @@ public class Gemma3FixtureTest {
             double floor = argmaxFloor(fmt, exact != null);
             assertTrue(nearer.argmaxAgreement() >= floor, () -> model + " " + fmt + ": argmax agreement " + nearer + " < " + floor);
 
-            boolean eqExp = expected != null && Arrays.equals(run.generated(), expected.generated());
-            boolean eqEx = exact != null && Arrays.equals(run.generated(), exact.generated());
+            // a near-tie flip (comparableRows cut the rows short) counts as agreeing with that reference
+            int all = run.logits().length;
+            boolean eqExp = expected != null && (Arrays.equals(run.generated(), expected.generated()) || nExp < all);
+            boolean eqEx = exact != null && (Arrays.equals(run.generated(), exact.generated()) || nEx < all);
             if (fmt.equals("f32")) {
                 assertArrayEquals(expected.generated(), run.generated(), "greedy tokens vs llama.cpp");
                 assertArrayEquals(exact.generated(), run.generated(), "greedy tokens vs HF");

@@ -109,6 +109,16 @@ public final class CudaBackend implements Backend {
         return Kernels.TOTAL.sum();
     }
 
+    /**
+     * Weight bytes the matmuls of every CUDA backend of this process read (each launch's tiles or column passes times
+     * the weight's bytes), and what the 8-column mat-vec alone would have read for the same calls: {@code bench --json}
+     * reports both for its prompt (PrefillOps); third, the bytes of the weights those matmuls multiplied (each call
+     * once), the unit of the first two.
+     */
+    public static long[] totalWeightBytesRead() {
+        return new long[] {PrefillOps.weightBytesRead(), PrefillOps.weightBytesReadByMatVec(), PrefillOps.weightBytes()};
+    }
+
     @Override
     public boolean supportsOp(Op op, GgmlType type) {
         return switch (op) {

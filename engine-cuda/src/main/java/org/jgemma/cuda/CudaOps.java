@@ -13,9 +13,11 @@ import org.jgemma.ggml.GgmlType;
  */
 final class CudaOps {
     private final CudaBackend b;
+    private final PrefillOps prefill;
 
     CudaOps(CudaBackend b) {
         this.b = b;
+        this.prefill = new PrefillOps(b);
     }
 
     /** out [n][cols] = table rows tokens[t] · scale (get_rows.cu). */
@@ -58,7 +60,8 @@ final class CudaOps {
 
     /**
      * out [n][rows] = W x: for block types the activations are first quantized to q8_1 (quantize_q8_1.cu) into
-     * scratch, then the mat-vec kernels take the batch 8, 4, 2 or 1 token columns at a time (mul_mv_*_f32.cu).
+     * scratch, then the mat-vec kernels take the batch 8, 4, 2 or 1 token columns at a time (mul_mv_*_f32.cu); a
+     * batch of more than 8 goes to the tiled mat-mat instead (PrefillOps, mul_mm_*_f32.cu).
      */
     void matmul(Packed w, Floats x, int n, Floats out) {
         long k = w.cols(), rows = w.rows();
@@ -69,10 +72,15 @@ final class CudaOps {
         int K = (int) k, R = Math.toIntExact(rows);
         int grid = Launch.matVecGrid(rows);
         Kernels kernels = b.kernels();
+        PrefillOps.countWeightReads(w.rowBytes() * rows, n);
         if (Kernels.quantized(w.type())) {
             need(K % 32 == 0, "matmul " + w.name() + ": " + K + " columns is not a multiple of 32");
-            Q8Cache.Q8 a = activations(x, n, K);
+            Q8Cache.Q8 a = activations(x, n, K);  // left by the kernel that wrote x (Q8Cache), else quantized now
             DevPtr qs = a.qs(), ds = a.ds();
+            if (PrefillOps.tiled(n)) {
+                prefill.matmulQ(w, qs, ds, n, out);
+                return;
+            }
             int c0 = 0;
             for (int nc : Launch.columnChunks(n)) {
                 kernels.reads(rows * w.rowBytes() + (long) nc * K + 8L * nc * (K / 32))  // weights + q8_1 activations
@@ -83,6 +91,10 @@ final class CudaOps {
             }
         } else {
             need(K % 2 == 0, "matmul " + w.name() + ": " + K + " columns is odd");
+            if (PrefillOps.tiled(n)) {
+                prefill.matmulF(w, x, n, out);
+                return;
+            }
             int c0 = 0;
             for (int nc : Launch.columnChunks(n)) {
                 kernels.reads(rows * w.rowBytes() + 4L * nc * K)
@@ -115,7 +127,8 @@ final class CudaOps {
     /**
      * Flash-decoding attention (flash_attn_ext_f16.cu): split kernel, then the combine kernel into out [n][nHead][D]
      * and its q8_1 form. The split count comes from the SM count the driver reports and the span the layer can see
-     * (Launch.attentionSplit); each split block's warps take keys in turn.
+     * (Launch.attentionSplit); each split block's warps take keys in turn. More than 8 queries (a prompt chunk) go to
+     * the query-tile kernel (PrefillOps, flash_attn_tile_f16.cu).
      */
     void attention(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window, float scale,
                    Floats out) {
@@ -124,6 +137,10 @@ final class CudaOps {
         need(len <= q.size() && len <= out.size(), "attention: " + n + "x" + nHead + "x" + headDim + " over " + q.name() + " ("
                 + q.size() + ") -> " + out.name() + " (" + out.size() + ")");
         need(n <= positions.size(), "attention: " + n + " tokens but " + positions.name() + " holds " + positions.size());
+        if (PrefillOps.tiled(n)) {  // a prompt chunk: a tile of queries per block
+            prefill.attention(q, cache, n, positions, nHead, nKvHead, headDim, window, scale, out);
+            return;
+        }
         int span = Launch.attentionSpan(cache.slots(), window);
         Launch.AttentionSplit split = Launch.attentionSplit(n, nHead, span, b.multiprocessors());
         long parts = (long) n * nHead * split.nsplit();

@@ -16,11 +16,14 @@ import org.jgemma.ggml.GgmlType;
 final class Kernels {
     static final String QUANTIZE = "quantize_q8_1", RMS_NORM = "rms_norm_f32", ROPE = "rope_neox_f32",
             GEGLU = "geglu_f32", ADD = "add_f32", SOFTCAP = "softcap_f32", COPY = "copy_f32",
-            KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16",
+            KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16", FA_COMBINE = "flash_attn_combine_f32",
             ARGMAX = "argmax_f32", ATTN_NON_CAUSAL = "attn_non_causal_f16";
     /** The fused kernels of the decode step (FusedOps; rms_norm.cu, qk_norm_rope_kv.cu, flash_attn_ext_f16.cu). */
     static final String RMS_NORM_Q8 = "rms_norm_q8_f32", NORM_ADD_NORM = "rms_norm_add_norm_q8_f32",
             QK_NORM_ROPE_KV = "qk_norm_rope_kv_f32", FA_COMBINE_Q8 = "flash_attn_combine_q8_f32";
+    /** Prompt chunks of more than 8 tokens (PrefillOps): tiled mat-mat, query-tile attention. */
+    static final String MUL_MM_Q = "mul_mm_q_f32", MUL_MM_Q2_K = "mul_mm_q2_k_f32", MUL_MM_F = "mul_mm_f_f32",
+            FA_TILE = "flash_attn_tile_f16";
 
     /** Weight types of matmul and embed (mul_mv_*_f32.cu, get_rows.cu). */
     static final Set<GgmlType> WEIGHT_TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q4_0,
@@ -56,7 +59,8 @@ final class Kernels {
 
     static List<String> names() {
         List<String> n = new ArrayList<>(List.of(QUANTIZE, RMS_NORM, ROPE, GEGLU, ADD, SOFTCAP, COPY, KV_APPEND, FA_SPLIT,
-                ARGMAX, ATTN_NON_CAUSAL, RMS_NORM_Q8, NORM_ADD_NORM, QK_NORM_ROPE_KV, FA_COMBINE_Q8));
+                FA_COMBINE, ARGMAX, ATTN_NON_CAUSAL, MUL_MM_Q, MUL_MM_Q2_K, MUL_MM_F, FA_TILE, RMS_NORM_Q8, NORM_ADD_NORM,
+                QK_NORM_ROPE_KV, FA_COMBINE_Q8));
         for (int c : Launch.MV_COLUMNS) {
             n.add(mulMv3(c));
             n.add(mulMvGeglu(c));

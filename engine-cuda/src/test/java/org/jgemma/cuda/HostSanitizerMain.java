@@ -14,9 +14,9 @@ import org.jgemma.model.Gemma3Model;
 
 /**
  * Runs in a JVM started by {@link HostSanitizerTest} with libasan preloaded and the AddressSanitizer/UBSan build of
- * the kernels: {@code ops} launches every kernel (each weight type's mat-vec widths and get_rows, norm, rope, KV
- * append, both attention kernels, the element-wise ones, argmax, the fused mat-vecs at every width, the fused norms)
- * on small shapes checked against the reference, then
+ * the kernels: {@code ops} launches every kernel (each weight type's mat-vec widths, tiled mat-mat and get_rows, norm,
+ * rope, KV append, the three attention kernels, the element-wise ones, argmax, the fused mat-vecs at every width, the
+ * fused norms) on small shapes checked against the reference, then
  * a recorded and replayed decode of the tiny model; {@code overflow} and {@code misaligned} make a kernel read past
  * an allocation / load a float2 from a 4-byte aligned address, which the sanitizers must stop.
  */
@@ -44,7 +44,7 @@ public final class HostSanitizerMain {
     private static void ops(CudaBackend b) {
         ReferenceBackend ref = new ReferenceBackend();
         for (GgmlType t : Kernels.WEIGHT_TYPES) {
-            for (int n : new int[] {1, 15}) {  // 15 = 8 + 4 + 2 + 1 columns: every mat-vec width
+            for (int n : new int[] {1, 7, 8, 15}) {  // every mat-vec width (7 = 4 + 2 + 1), then 15: the tiled mat-mat
                 GgufTensorInfo w = TestWeights.random("w", t, 12, 512, t.id);
                 float[] x = TestWeights.gaussian(n * 512, 1.0, n);
                 check("matmul " + t, matmul(b, w, x, n), matmul(ref, w, x, n), BackendConformanceTest.MATMUL_BUDGET.get(t));
@@ -52,11 +52,13 @@ public final class HostSanitizerMain {
             GgufTensorInfo table = TestWeights.random("table", t, 9, 256, 40 + t.id);
             check("embed " + t, embed(b, table), embed(ref, table), BackendConformanceTest.EMBED_BUDGET);
         }
-        int hd = 128, nHead = 4, nKv = 2, n = 3, slots = 70;
-        float[] q = TestWeights.gaussian(n * nHead * hd, 1.0, 5);
-        for (int window : new int[] {0, 16}) {
-            check("attention window " + window, attention(b, q, n, nHead, nKv, hd, window, slots),
-                    attention(ref, q, n, nHead, nKv, hd, window, slots), BackendConformanceTest.ATTENTION_BUDGET);
+        int hd = 128, nHead = 4, nKv = 2, slots = 80;  // positions up to 78: every key of a global layer still in the cache
+        for (int n : new int[] {3, 12}) {  // 3 queries: flash-decoding kernels; 12 (a prompt chunk): the query-tile kernel
+            float[] q = TestWeights.gaussian(n * nHead * hd, 1.0, 5);
+            for (int window : new int[] {0, 16}) {
+                check("attention n " + n + " window " + window, attention(b, q, n, nHead, nKv, hd, window, slots),
+                        attention(ref, q, n, nHead, nKv, hd, window, slots), BackendConformanceTest.ATTENTION_BUDGET);
+            }
         }
         float[] gate = TestWeights.gaussian(1000, 2.0, 6), up = TestWeights.gaussian(1000, 1.0, 7);
         check("geglu/add/softcap/copy/argmax", elementwise(b, gate, up), elementwise(ref, gate, up), BackendConformanceTest.GEGLU_BUDGET);
@@ -115,7 +117,9 @@ public final class HostSanitizerMain {
             b.rope(k, m, nKv, hd, pos, 10000f, 1f);
             b.kvAppend(k, v, m, pos, kv);
         }
-        b.writeInts(pos, new int[] {67, 68, 69}, n);
+        int[] qp = new int[n];
+        for (int t = 0; t < n; t++) qp[t] = 67 + t;
+        b.writeInts(pos, qp, n);
         float[] kn = TestWeights.gaussian(n * nKv * hd, 1.0, 99);
         b.write(k, 0, kn, 0, kn.length);
         b.kvAppend(k, v, n, pos, kv);

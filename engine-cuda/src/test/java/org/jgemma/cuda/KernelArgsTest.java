@@ -29,7 +29,9 @@ class KernelArgsTest {
             for (GgmlType t : Kernels.WEIGHT_TYPES) {
                 Weight w = b.upload(TestWeights.random("w", t, 8, 256, t.id));
                 Buffer x = b.allocate(15 * 256, "x"), out = b.allocate(15 * 8, "out");
-                b.matmul(w, x, 15, out);  // 8 + 4 + 2 + 1 columns
+                b.matmul(w, x, 8, out);   // mat-vec: 8 columns
+                b.matmul(w, x, 7, out);   // 4 + 2 + 1 columns
+                b.matmul(w, x, 15, out);  // more than 8: the tiled mat-mat
                 IntBuffer ids = b.allocateInts(2, "ids");
                 b.embed(w, ids, 2, 1f, b.allocate(2 * 256, "e"));
             }
@@ -40,7 +42,10 @@ class KernelArgsTest {
             b.rope(x, 4, 4, 128, pos, 1e4f, 1f);
             b.kvAppend(k, v, 4, pos, kv);
             b.attention(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, b.allocate(4 * 4 * 128, "o"));
-            b.attentionNonCausal(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, 3, b.allocate(4 * 4 * 128, "o2"));
+            b.attentionNonCausal(x, kv, 4, pos, 4, 2, 128, 0, 0.1f, 3, b.allocate(4 * 4 * 128, "onc"));  // an image chunk
+            Buffer q9 = b.allocate(9 * 4 * 128, "q9");
+            IntBuffer pos9 = b.allocateInts(9, "pos9");
+            b.attention(q9, kv, 9, pos9, 4, 2, 128, 0, 0.1f, b.allocate(9 * 4 * 128, "o9"));  // a prompt chunk: query tiles
             b.geglu(x, x, 100, x);
             b.add(x, x, 100);
             b.softcap(x, 100, 30f);

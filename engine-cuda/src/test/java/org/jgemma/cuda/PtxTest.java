@@ -23,8 +23,8 @@ class PtxTest {
     void everyLaunchedKernelIsInTheCommittedPtx() {
         Map<String, String> entries = Ptx.entries();
         for (String name : Kernels.names()) assertTrue(entries.containsKey(name), () -> "no PTX entry for kernel " + name);
-        assertEquals(15 + 2 * 4 + 13 * 5, Kernels.names().size(),
-                "15 op kernels + the 2 fused mat-vecs x 4 widths + (get_rows + 4 mat-vec widths) x 13 weight types");
+        assertEquals(20 + 2 * 4 + 13 * 5, Kernels.names().size(), "16 op kernels + 4 prefill kernels (mat-mat q, q2_k, f;"
+                + " query-tile attention) + the 2 fused mat-vecs x 4 widths + (get_rows + 4 mat-vec widths) x 13 weight types");
     }
 
     @Test

@@ -36,6 +36,17 @@ class CudaGemma3FixtureTest extends Gemma3FixtureTest {
         return hasExact ? super.argmaxFloor(fmt, true) : 0.93;
     }
 
+    /**
+     * The prompt goes through the tiled mat-mat (64 tokens a tile), whose float sums run in another order than the
+     * mat-vec's and llama.cpp's; differences of 1e-6 flip a few q8_1 roundings of later activations, which moves the
+     * logits by a few hundredths: enough to reorder tiny q8_0's near tie at its first greedy step (tokens 4 and 13,
+     * 0.068 apart in llama.cpp's logits, 0.089 in HF's; budget 0.15). The rows up to that pick are compared.
+     */
+    @Override
+    protected boolean nearTieFlipsAllowed() {
+        return true;
+    }
+
     @Override
     protected double exactBudget(String fmt) {
         return expectedBudget(fmt);

@@ -116,6 +116,26 @@ public final class OpenClBackend implements Backend {
 
     // ---- memory -------------------------------------------------------------------------------------------
 
+    /**
+     * Weights, the f16 KV cache (2 bytes an element) and the activations against the device memory this backend has
+     * not used yet (OpenCL cannot tell what other programs hold); refuses with the numbers and what to try, as CUDA
+     * does, before anything is uploaded.
+     */
+    @Override
+    public void checkFits(long weightBytes, long kvElements, long scratchBytes) {
+        long kv = Math.multiplyExact(2L, kvElements);
+        long need = Math.addExact(Math.addExact(weightBytes, kv), scratchBytes), free = freeMemoryBytes();
+        if (need > free) {
+            throw new BackendUnavailableException(String.format(java.util.Locale.ROOT, "opencl: the model needs %.1f MiB"
+                            + " of device memory (weights %.1f MiB, KV cache %.1f MiB, activations %.1f MiB) but %.1f MiB of %.1f MiB"
+                            + " is free on %s; try a smaller context (--ctx-size, ModelOptions.withContextSize), a smaller"
+                            + " quantization (e.g. Q4_K_M), or another backend (--backend cpu)", need / MIB, weightBytes / MIB,
+                    kv / MIB, scratchBytes / MIB, free / MIB, device.globalMemBytes() / MIB, device.fullName()));
+        }
+    }
+
+    private static final double MIB = 1 << 20;
+
     private Mem alloc(long bytes, long flags, String what) {
         if (bytes > device.maxAllocBytes()) {
             throw new IllegalArgumentException(what + ": " + bytes + " bytes exceed the device's largest allocation ("

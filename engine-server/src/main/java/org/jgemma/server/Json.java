@@ -130,6 +130,12 @@ final class Json {
         return out;
     }
 
+    /** Whether {@code o.field} holds something: not absent, null, an empty array or an empty string. */
+    static boolean nonEmpty(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        return n != null && !n.isNull() && !(n.isArray() && n.isEmpty()) && !(n.isTextual() && n.textValue().isEmpty());
+    }
+
     static ApiException wrongType(String field, String expected, JsonNode actual) {
         return ApiException.badRequest("field '" + field + "' must be " + expected + ", got " + kind(actual));
     }

@@ -11,6 +11,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jgemma.chat.ChatMessage;
 import org.jgemma.vision.RgbImage;
 import org.jgemma.gguf.GgufFile;
@@ -54,7 +55,7 @@ final class OllamaApi {
         rejectUnsupported(req);
         List<RgbImage> images = images(req, "images");
         if (Json.string(req, "suffix", "").length() > 0) throw ApiException.unsupported("suffix (fill-in-the-middle)");
-        if (nonEmpty(req, "context")) throw ApiException.unsupported("context (the deprecated conversation memory of /api/generate; send the conversation to /api/chat)");
+        if (Json.nonEmpty(req, "context")) throw ApiException.unsupported("context (the deprecated conversation memory of /api/generate; send the conversation to /api/chat)");
         String prompt = Json.string(req, "prompt", "");
         String system = Json.string(req, "system", null);
         boolean raw = Json.bool(req, "raw", false);
@@ -83,7 +84,7 @@ final class OllamaApi {
         ObjectNode req = call.jsonBody();
         ModelInfo info = gen.catalog.find(Json.string(req, "model", null));
         rejectUnsupported(req);
-        if (nonEmpty(req, "tools")) throw ApiException.unsupported("tools (function calling)");
+        if (Json.nonEmpty(req, "tools")) throw ApiException.unsupported("tools (function calling)");
         boolean stream = Json.bool(req, "stream", true);
         Duration keepAlive = Generator.keepAlive(req);
         SamplingOptions options = SamplingOptions.fromOllama(req.get("options"), "options", true);
@@ -93,27 +94,13 @@ final class OllamaApi {
             loadOrUnload(call, info, name, keepAlive, "message");
             return;
         }
-        if (!msgs.isArray()) throw Json.wrongType("messages", "an array", msgs);
-        List<ChatMessage> messages = new ArrayList<>();
-        int i = 0;
-        for (JsonNode m : msgs) {
-            String where = "messages[" + i++ + "]";
-            if (!m.isObject()) throw Json.wrongType(where, "an object", m);
-            String role = Json.string(m, "role", null);
-            if (role == null) throw ApiException.badRequest("field '" + where + ".role' is required");
-            if (nonEmpty(m, "tool_calls")) throw ApiException.unsupported("tool_calls (function calling) in " + where);
-            switch (role) {
-                case "system", "user", "assistant" -> { }
-                case "tool" -> throw ApiException.unsupported("role 'tool' (function calling) in " + where);
-                default -> throw ApiException.badRequest("field '" + where + ".role' must be system, user or assistant, got '" + role + "'");
-            }
-            messages.add(new ChatMessage(role, Json.string(m, "content", ""), images(m, where + ".images")));
-        }
-        if (info.system() != null && !info.system().isEmpty() && !messages.getFirst().role().equals("system")) {
-            messages.addFirst(new ChatMessage("system", info.system())); // as Ollama does with a model's SYSTEM
-        }
+        List<ChatMessage> messages = ChatMessages.parse(msgs, MESSAGES, info.system());
         respond(call, info, name, options, messages, null, keepAlive, Generator.cachePrompt(req), stream, t0, "message");
     }
+
+    /** Ollama's messages: system, user, assistant; content a string, images an array of base64 strings. */
+    static final ChatMessages.Dialect MESSAGES = new ChatMessages.Dialect(ChatMessages.roles("system", "user", "assistant"),
+            Set.of("tool"), (role, m, where) -> new ChatMessage(role, Json.string(m, "content", ""), images(m, where + ".images")));
 
     /**
      * Ollama's {@code images}: an array of base64-encoded image files (PNG, JPEG, ...), decoded here so a bad one is a 400
@@ -148,10 +135,6 @@ final class OllamaApi {
         if (Json.bool(req, "logprobs", false)) throw ApiException.unsupported("logprobs");
     }
 
-    private static boolean nonEmpty(JsonNode o, String field) {
-        JsonNode n = o.get(field);
-        return n != null && !n.isNull() && !(n.isArray() && n.isEmpty()) && !(n.isTextual() && n.textValue().isEmpty());
-    }
 
     /** An empty prompt / message list: load the model (done_reason "load"), or unload it with keep_alive 0. */
     private void loadOrUnload(HttpCall call, ModelInfo info, String name, Duration keepAlive, String field) throws IOException {

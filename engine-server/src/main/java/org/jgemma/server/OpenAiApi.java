@@ -8,6 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jgemma.chat.ChatMessage;
 import org.jgemma.vision.RgbImage;
@@ -38,26 +40,7 @@ final class OpenAiApi {
         if (msgs == null || msgs.isNull()) throw ApiException.badRequest("field 'messages' is required");
         if (!msgs.isArray()) throw Json.wrongType("messages", "an array", msgs);
         if (msgs.isEmpty()) throw ApiException.badRequest("field 'messages' must hold at least one message");
-        List<ChatMessage> messages = new ArrayList<>();
-        int i = 0;
-        for (JsonNode m : msgs) {
-            String where = "messages[" + i++ + "]";
-            if (!m.isObject()) throw Json.wrongType(where, "an object", m);
-            String role = Json.string(m, "role", null);
-            if (role == null) throw ApiException.badRequest("field '" + where + ".role' is required");
-            if (nonEmpty(m, "tool_calls")) throw ApiException.unsupported("tool_calls (function calling) in " + where);
-            switch (role) {
-                case "system", "user", "assistant" -> { }
-                case "developer" -> role = "system";
-                case "tool", "function" -> throw ApiException.unsupported("role '" + role + "' (function calling) in " + where);
-                default -> throw ApiException.badRequest("field '" + where + ".role' must be system, developer, user or assistant, got '" + role + "'");
-            }
-            List<RgbImage> images = new ArrayList<>();
-            messages.add(new ChatMessage(role, content(m, where, images), images));
-        }
-        if (info.system() != null && !info.system().isEmpty() && !messages.getFirst().role().equals("system")) {
-            messages.addFirst(new ChatMessage("system", info.system()));
-        }
+        List<ChatMessage> messages = ChatMessages.parse(msgs, MESSAGES, info.system());
         SamplingOptions options = options(req, true);
         run(call, req, info, name, options, messages, null, true);
     }
@@ -85,6 +68,21 @@ final class OpenAiApi {
         }
         if (prompt.isEmpty()) throw ApiException.badRequest("field 'prompt' must not be empty");
         run(call, req, info, name, options(req, false), null, prompt, false);
+    }
+
+    /**
+     * OpenAI's messages: system, developer (OpenAI's newer name for system), user, assistant; content a string or an
+     * array of parts (text, image_url).
+     */
+    static final ChatMessages.Dialect MESSAGES;
+
+    static {
+        Map<String, String> roles = ChatMessages.roles("system", "developer", "user", "assistant");
+        roles.put("developer", "system");
+        MESSAGES = new ChatMessages.Dialect(roles, Set.of("tool", "function"), (role, m, where) -> {
+            List<RgbImage> images = new ArrayList<>();
+            return new ChatMessage(role, content(m, where, images), images);
+        });
     }
 
     /** Message content: a string, or an array of {@code {"type": "text", "text": ...}} parts. */

@@ -6,6 +6,7 @@ import java.util.Collections;
 import java.util.IdentityHashMap;
 import org.jgemma.backend.Allocation;
 import org.jgemma.backend.Backend;
+import org.jgemma.backend.BackendUnavailableException;
 import org.jgemma.backend.Buffer;
 import org.jgemma.backend.IntBuffer;
 import org.jgemma.backend.KvBuffer;
@@ -66,6 +67,21 @@ public final class ReferenceBackend implements Backend {
 
     // ---- memory -------------------------------------------------------------------------------------------
 
+    /**
+     * The weights stay in the file mapping; one session's float32 KV cache and the activations are Java arrays: refused,
+     * with the numbers and what to try, when they exceed the heap the JVM may ever have (as the CPU backend does).
+     */
+    @Override
+    public void checkFits(long weightBytes, long kvElements, long scratchBytes) {
+        long kv = Math.multiplyExact(4L, kvElements), need = Math.addExact(kv, scratchBytes), max = Runtime.getRuntime().maxMemory();
+        if (need > max) {
+            throw new BackendUnavailableException(String.format(java.util.Locale.ROOT, "reference: one session needs %.1f MiB"
+                            + " of Java heap (KV cache %.1f MiB, activations %.1f MiB), more than the JVM's maximum heap of %.1f MiB;"
+                            + " try a smaller context (--ctx-size, ModelOptions.withContextSize) or more heap (JAVA_OPTS=-Xmx...)",
+                    need / 1048576.0, kv / 1048576.0, scratchBytes / 1048576.0, max / 1048576.0));
+        }
+    }
+
     @Override
     public Weight upload(GgufTensorInfo tensor) {
         checkOpen();
@@ -97,7 +113,15 @@ public final class ReferenceBackend implements Backend {
         if (slots <= 0 || kvDim <= 0 || n > Integer.MAX_VALUE - 16) {
             throw new IllegalArgumentException("kv cache '" + name + "': bad size " + slots + " x " + kvDim);
         }
-        return track(new RefKv(new float[(int) n], new float[(int) n], slots, kvDim, name));
+        try {
+            return track(new RefKv(new float[(int) n], new float[(int) n], slots, kvDim, name));
+        } catch (OutOfMemoryError e) { // a failed array allocation took nothing: say what did not fit
+            Runtime rt = Runtime.getRuntime();
+            throw new BackendUnavailableException(String.format(java.util.Locale.ROOT, "reference: the KV cache does not fit"
+                            + " the Java heap: %s (%d x %d x 2 floats, %.1f MiB) could not be allocated with %.1f MiB of the JVM's"
+                            + " maximum heap of %.1f MiB in use; try a smaller context or more heap (JAVA_OPTS=-Xmx...)", name,
+                    slots, kvDim, 8.0 * n / 1048576.0, (rt.totalMemory() - rt.freeMemory()) / 1048576.0, rt.maxMemory() / 1048576.0));
+        }
     }
 
     private <A extends Allocation> A track(A a) {
