@@ -19,6 +19,45 @@ static __device__ __forceinline__ float warp_max(float x) {
     return x;
 }
 
+// Sum over the threads of a block (blockDim.x a multiple of 32, at most 1024), as rms_norm_f32 reduces: each warp's sum
+// into partial[warp], then warp 0 adds those. Every thread gets the total; partial may be reused after it returns.
+static __device__ __forceinline__ float block_sum(float sum, float *partial) {
+    sum = warp_sum(sum);
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) partial[warp] = sum;
+    __syncthreads();
+    if (warp == 0) {
+        sum = lane < blockDim.x / 32 ? partial[lane] : 0.0f;
+        sum = warp_sum(sum);
+        if (lane == 0) partial[0] = sum;
+    }
+    __syncthreads();
+    const float total = partial[0];
+    __syncthreads();  // every thread has read partial[0] before a next call overwrites it
+    return total;
+}
+
+// q8_1 of one 32-element group held one element per lane of a warp (ggml-cuda quantize.cu quantize_q8_1): d = amax/127,
+// q = roundf(x/d), s = d·Σq. qs: the group's 32 int8; ds: its (d, s). The kernels that fold the quantization into the
+// op producing the vector (norms, attention combine) call this, so their q8_1 equals quantize_q8_1's bit for bit.
+static __device__ __forceinline__ void quantize_group_q8_1(float xi, int8_t *qs, float2 *ds) {
+    const int lane = threadIdx.x % 32;
+    const float amax = warp_max(fabsf(xi));
+    const float d = amax / 127.0f;
+    const int q = amax == 0.0f ? 0 : (int) roundf(xi / d);
+    qs[lane] = (int8_t) q;
+    const float sum = warp_sum((float) q);
+    if (lane == 0) *ds = make_float2(d, d * sum);
+}
+
+#define SQRT_2_OVER_PI 0.79788456080286535587989211986876f
+#define GELU_COEF_A 0.044715f
+
+// gelu_tanh(g) · u (ggml_gelu_f32; GPU backends compute it in f32): geglu_f32 and the fused gate/up mat-vec share it.
+static __device__ __forceinline__ float gelu_tanh_mul(float g, float u) {
+    return 0.5f * g * (1.0f + tanhf(SQRT_2_OVER_PI * g * (1.0f + GELU_COEF_A * g * g))) * u;
+}
+
 // IEEE half at a 2-byte aligned address.
 static __device__ __forceinline__ float load_f16(const uint8_t *p) {
     return __half2float(*reinterpret_cast<const __half *>(p));
@@ -38,6 +77,15 @@ static __device__ __forceinline__ int load_int_b2(const uint8_t *p) {
 // A little-endian int at a 4-byte aligned address (ggml get_int_b4).
 static __device__ __forceinline__ int load_int_b4(const uint8_t *p) {
     return *reinterpret_cast<const int *>(p);
+}
+
+// 32 bytes at a 16-byte aligned address as 8 little-endian ints, in two 16-byte loads (ggml-cuda mmvq reads whole
+// 16-byte chunks where the layout allows). Q4_K (144-byte blocks) and Q5_K (176) keep their quants 16-byte aligned:
+// weight rows start 256-byte aligned and hold whole blocks, and qs/qh sit at multiples of 16 within a block.
+static __device__ __forceinline__ void load_8_ints_b16(const uint8_t *p, int (&v)[8]) {
+    const int4 a = reinterpret_cast<const int4 *>(p)[0], b = reinterpret_cast<const int4 *>(p)[1];
+    v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
 }
 
 // Spreads the low 4 bits of b to bit 4 of each byte (the fifth bit of four 5-bit quants; ggml vecdotq.cuh q5_0).

@@ -4,14 +4,10 @@
 
 #define GRID_STRIDE(i, n) for (long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (long long) gridDim.x * blockDim.x)
 
-#define SQRT_2_OVER_PI 0.79788456080286535587989211986876f
-#define GELU_COEF_A 0.044715f
-
 // out[i] = gelu_tanh(gate[i]) · up[i] (ggml_gelu_f32; GPU backends compute it in f32). out may equal gate.
 extern "C" __global__ void geglu_f32(const float *gate, const float *__restrict__ up, float *out, long long n) {
     GRID_STRIDE(i, n) {
-        const float g = gate[i];
-        out[i] = 0.5f * g * (1.0f + tanhf(SQRT_2_OVER_PI * g * (1.0f + GELU_COEF_A * g * g))) * up[i];
+        out[i] = gelu_tanh_mul(gate[i], up[i]);
     }
 }
 

@@ -105,12 +105,9 @@ flash_attn_split_f16(const float *__restrict__ q, const __half *__restrict__ kc,
     if (warp == 0 && lane == 0) part_ms[part] = make_float2(M, S);
 }
 
-// Launch: grid (n_head, n), block D. out: [n][n_head][D] = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·S_s.
-extern "C" __global__ void flash_attn_combine_f32(const float *__restrict__ part_acc, const float2 *__restrict__ part_ms,
-                                                  int nsplit, int D, float *__restrict__ out) {
-    const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x, i = threadIdx.x;
-    if (i >= D) return;
-    const long long base = ((long long) t * n_head + h) * nsplit;
+// Σ_s e^(m_s − M)·acc_s[i] / Σ_s e^(m_s − M)·S_s over the nsplit partial results at base.
+static __device__ __forceinline__ float combine_splits(const float *__restrict__ part_acc, const float2 *__restrict__ part_ms,
+                                                       long long base, int nsplit, int D, int i) {
     float M = -INFINITY;
     for (int s = 0; s < nsplit; s++) M = fmaxf(M, part_ms[base + s].x);
     float num = 0.0f, den = 0.0f;
@@ -121,5 +118,30 @@ extern "C" __global__ void flash_attn_combine_f32(const float *__restrict__ part
         num += f * part_acc[(base + s) * D + i];
         den += f * ms.y;
     }
-    out[((long long) t * n_head + h) * D + i] = num / den;
+    return num / den;
+}
+
+// Launch: grid (n_head, n), block D. out: [n][n_head][D] = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·S_s (the prompt
+// chunks' split attention, PrefillOps; the decode step uses flash_attn_combine_q8_f32 below).
+extern "C" __global__ void flash_attn_combine_f32(const float *__restrict__ part_acc, const float2 *__restrict__ part_ms,
+                                                  int nsplit, int D, float *__restrict__ out) {
+    const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x, i = threadIdx.x;
+    if (i >= D) return;
+    const long long base = ((long long) t * n_head + h) * nsplit;
+    out[((long long) t * n_head + h) * D + i] = combine_splits(part_acc, part_ms, base, nsplit, D, i);
+}
+
+// The combine: out [n][n_head][D] = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·S_s, with the q8_1 quantization of out folded
+// in (the O projection then skips its quantize launch): each warp of the block owns 32 consecutive elements of the row
+// (D is a multiple of 64), one q8_1 block. qs: int8 [n][n_head·D]; ds: float2 [n][n_head·D/32].
+// Launch: grid (n_head, n), block D.
+extern "C" __global__ void flash_attn_combine_q8_f32(const float *__restrict__ part_acc, const float2 *__restrict__ part_ms,
+                                                     int nsplit, int D, float *__restrict__ out, int8_t *__restrict__ qs,
+                                                     float2 *__restrict__ ds) {
+    const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x, i = threadIdx.x;
+    const long long base = ((long long) t * n_head + h) * nsplit;
+    const long long o = ((long long) t * n_head + h) * D + i;  // = t·(n_head·D) + h·D + i: the row layout of the mat-vec
+    const float v = combine_splits(part_acc, part_ms, base, nsplit, D, i);
+    out[o] = v;
+    quantize_group_q8_1(v, qs + (o - i % 32), ds + o / 32);
 }

@@ -13,17 +13,45 @@
 // xq:  int8 activations [NC][K] as ints ([NC][K/4]), quantized by quantize_q8_1
 // xd:  q8_1 block factors [NC][K/32]: (d, s = d·Σq)
 // out: [NC][rows] floats (token-major, out[c·rows + r])
+// Q8_0 and Q6_K (Coop<T>): four lanes per 32-quant sub-block, lane l reading quants 8(l%4) .. 8(l%4)+7 of sub-block
+// l/4, l/4 + 8, ...: a warp's load covers 8 consecutive sub-blocks (272 contiguous bytes of Q8_0, a whole Q6_K block)
+// instead of 32 lanes each walking its own block in 2-byte steps (ggml-cuda mmvq.cu / vecdotq.cuh: VDR_Q8_0_Q8_1_MMVQ
+// = 2 ints a thread; vec_dot_q6_K_q8_1 reads one int of ql and qh per thread). Each lane adds
+// a.d · (w.d · Σ dp4a) of its 8 quants; the caller's warp_sum adds the lanes.
 template <typename T, int NC>
-static __device__ __forceinline__ void mul_mv_q(const uint8_t *__restrict__ W, long long row_bytes,
-                                                const int *__restrict__ xq, const float2 *__restrict__ xd,
-                                                float *__restrict__ out, int rows, int K) {
-    const int row = blockIdx.x * MV_WARPS + threadIdx.y;
-    if (row >= rows) return;
-    const int lane = threadIdx.x;
-    const uint8_t *wrow = W + (long long) row * row_bytes;
+static __device__ __forceinline__ void mv_q_acc_coop(const uint8_t *__restrict__ wrow, const int *__restrict__ xq,
+                                                     const float2 *__restrict__ xd, int K, float (&acc)[NC]) {
+    const int part = threadIdx.x % 4;
     const int nsub = K / 32;
     constexpr int SUBS = T::QK / 32;
-    float acc[NC];
+#pragma unroll
+    for (int c = 0; c < NC; c++) acc[c] = 0.0f;
+    for (int s = threadIdx.x / 4; s < nsub; s += WARP_SIZE / 4) {
+        int v0, v1;
+        float d;
+        T::load_part(wrow + (s / SUBS) * T::BYTES, s % SUBS, part, v0, v1, d);
+#pragma unroll
+        for (int c = 0; c < NC; c++) {
+            const int2 a = reinterpret_cast<const int2 *>(xq + (long long) c * (K / 4) + s * 8)[part];
+            const int sumi = __dp4a(v1, a.y, __dp4a(v0, a.x, 0));
+            acc[c] += xd[(long long) c * nsub + s].x * (d * (float) sumi);
+        }
+    }
+}
+
+// One warp's partial dot products of weight row wrow with NC activation columns: lane l adds the sub-blocks l, l+32, ...
+// into acc[c] (the caller sums the lanes: warp_sum). Shared by mul_mv_q and the fused kernels (mul_mv_fused.cu), so a
+// fused launch computes every row exactly as the plain one does.
+template <typename T, int NC>
+static __device__ __forceinline__ void mv_q_acc(const uint8_t *__restrict__ wrow, const int *__restrict__ xq,
+                                                const float2 *__restrict__ xd, int K, float (&acc)[NC]) {
+    if constexpr (Coop<T>::value) {
+        mv_q_acc_coop<T, NC>(wrow, xq, xd, K, acc);
+        return;
+    }
+    const int lane = threadIdx.x;
+    const int nsub = K / 32;
+    constexpr int SUBS = T::QK / 32;
 #pragma unroll
     for (int c = 0; c < NC; c++) acc[c] = 0.0f;
     for (int s = lane; s < nsub; s += WARP_SIZE) {
@@ -58,10 +86,20 @@ static __device__ __forceinline__ void mul_mv_q(const uint8_t *__restrict__ W, l
             }
         }
     }
+}
+
+template <typename T, int NC>
+static __device__ __forceinline__ void mul_mv_q(const uint8_t *__restrict__ W, long long row_bytes,
+                                                const int *__restrict__ xq, const float2 *__restrict__ xd,
+                                                float *__restrict__ out, int rows, int K) {
+    const int row = blockIdx.x * MV_WARPS + threadIdx.y;
+    if (row >= rows) return;
+    float acc[NC];
+    mv_q_acc<T, NC>(W + (long long) row * row_bytes, xq, xd, K, acc);
 #pragma unroll
     for (int c = 0; c < NC; c++) {
         const float v = warp_sum(acc[c]);
-        if (lane == 0) out[(long long) c * rows + row] = v;
+        if (threadIdx.x == 0) out[(long long) c * rows + row] = v;
     }
 }
 

@@ -8,11 +8,5 @@ extern "C" __global__ void quantize_q8_1(const float *__restrict__ x, int8_t *__
     const long long i = (long long) blockIdx.x * blockDim.x + threadIdx.x;
     const long long b = i / 32;
     if (b >= nblocks) return;  // whole warps exit together: nblocks·32 elements, warps aligned to blocks
-    const float xi = x[i];
-    const float amax = warp_max(fabsf(xi));
-    const float d = amax / 127.0f;
-    const int q = amax == 0.0f ? 0 : (int) roundf(xi / d);
-    qs[i] = (int8_t) q;
-    const float sum = warp_sum((float) q);
-    if ((threadIdx.x & 31) == 0) ds[b] = make_float2(d, d * sum);
+    quantize_group_q8_1(x[i], qs + b * 32, ds + b);
 }

@@ -28,6 +28,12 @@ struct TQ8_0 {  // d:fp16 @0, qs:int8[32] @2
         w.d0 = w.d1 = load_f16(b);
         w.m = 0.0f;
     }
+    // quants 8p .. 8p+7 (p = 0..3) as 2 ints, and their factor (mv_q_acc_coop: 4 lanes a block)
+    static __device__ __forceinline__ void load_part(const uint8_t *b, int, int p, int &v0, int &v1, float &d) {
+        v0 = load_int_b2(b + 2 + 8 * p);
+        v1 = load_int_b2(b + 2 + 8 * p + 4);
+        d = load_f16(b);
+    }
 };
 
 struct TQ4_0 {  // d @0, qs[16] @2: element j low nibble of qs[j], element j+16 high nibble
@@ -198,8 +204,10 @@ struct TQ4_K {
     }
     static __device__ __forceinline__ void load(const uint8_t *b, int sb, WSub &w) {
         int c = sb / 2, sh = 4 * (sb & 1);
+        int q[8];
+        load_8_ints_b16(b + 16 + 32 * c, q);
 #pragma unroll
-        for (int i = 0; i < 8; i++) w.v[i] = (load_int_b4(b + 16 + 32 * c + 4 * i) >> sh) & 0x0F0F0F0F;
+        for (int i = 0; i < 8; i++) w.v[i] = (q[i] >> sh) & 0x0F0F0F0F;
         int sc, mn;
         scale_min_k4(sb, b + 4, &sc, &mn);
         w.d0 = w.d1 = load_f16(b) * sc;
@@ -222,10 +230,13 @@ struct TQ5_K {
     }
     static __device__ __forceinline__ void load(const uint8_t *b, int sb, WSub &w) {
         int c = sb / 2, sh = 4 * (sb & 1);
+        int ql[8], qh[8];
+        load_8_ints_b16(b + 48 + 32 * c, ql);
+        load_8_ints_b16(b + 16, qh);
 #pragma unroll
         for (int i = 0; i < 8; i++) {
-            int lo = (load_int_b4(b + 48 + 32 * c + 4 * i) >> sh) & 0x0F0F0F0F;
-            int hi = ((load_int_b4(b + 16 + 4 * i) >> sb) & 0x01010101) << 4;
+            int lo = (ql[i] >> sh) & 0x0F0F0F0F;
+            int hi = ((qh[i] >> sb) & 0x01010101) << 4;
             w.v[i] = lo | hi;
         }
         int sc, mn;
@@ -260,7 +271,22 @@ struct TQ6_K {
         w.d1 = d * (float) (int8_t) b[192 + 8 * n + 2 * g + 1];
         w.m = 0.0f;
     }
+    // quants 8p .. 8p+7 (p = 0..3) of sub-block sb as 2 ints, and their factor: d · the scale of their 16-half
+    static __device__ __forceinline__ void load_part(const uint8_t *b, int sb, int p, int &v0, int &v1, float &d) {
+        const int n = sb / 4, g = sb % 4, shl = 4 * (g >> 1), shh = 2 * g;
+        const uint8_t *ql = b + 64 * n + 32 * (g & 1) + 8 * p, *qh = b + 128 + 32 * n + 8 * p;
+        v0 = __vsubss4(((load_int_b2(ql) >> shl) & 0x0F0F0F0F) | (((load_int_b2(qh) >> shh) & 0x03030303) << 4), 0x20202020);
+        v1 = __vsubss4(((load_int_b2(ql + 4) >> shl) & 0x0F0F0F0F) | (((load_int_b2(qh + 4) >> shh) & 0x03030303) << 4),
+                       0x20202020);
+        d = load_f16(b + 208) * (float) (int8_t) b[192 + 8 * n + 2 * g + p / 2];
+    }
 };
+
+// Types whose mat-vec reads a sub-block with 4 lanes, 8 quants each (mv_q_acc_coop): the byte-aligned layouts
+// (Q8_0: 34-byte blocks; Q6_K: 210-byte blocks) that a lane-per-sub-block kernel reads in scattered 2-byte pieces.
+template <typename T> struct Coop { static constexpr bool value = false; };
+template <> struct Coop<TQ8_0> { static constexpr bool value = true; };
+template <> struct Coop<TQ6_K> { static constexpr bool value = true; };
 
 // Plain float types (no blocks): used by get_rows and the float mat-vec.
 struct TF32 {

@@ -126,6 +126,7 @@ final class BenchCommand implements Callable<Integer> {
                     o.put("launches_per_token", (double) launches[0] / nGen);
                     o.put("cuda_driver", CudaBackend.configuredDriver());
                     o.put("decode_step", "recorded once, replayed as one graph launch per token");
+                    o.set("step_model", stepModel(mapper));
                 }
                 out.println(mapper.writeValueAsString(o));
             } else {
@@ -145,6 +146,31 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The recorded decode step as a model: per kernel its launches and the device bytes they read (from the shapes), and
+     * the total, so a reader bounds a token by bandwidth (bytes / the device's copy bandwidth) and sees where it goes.
+     */
+    private static ObjectNode stepModel(ObjectMapper mapper) {
+        ObjectNode m = mapper.createObjectNode();
+        var kernels = m.putArray("kernels");
+        long total = 0;
+        int launches = 0;
+        for (CudaBackend.KernelCost c : CudaBackend.lastStepModel()) {
+            ObjectNode k = kernels.addObject();
+            k.put("kernel", c.kernel());
+            k.put("launches", c.launches());
+            k.put("bytes_read", c.bytesRead());
+            total += c.bytesRead();
+            launches += c.launches();
+        }
+        m.put("launches", launches);
+        m.put("bytes_read", total);
+        m.put("note", "bytes each kernel reads from device memory per decode token, estimated from the shapes (weights,"
+                + " activations, q8_1 factors; writes not counted); attention at the full span its layer can see"
+                + " (window or context): an upper bound. Bandwidth bound: bytes_read / copy bandwidth.");
+        return m;
     }
 
     private static final int PARALLEL_PROMPT = 8;

@@ -117,6 +117,45 @@ public interface Backend extends AutoCloseable {
     }
 
     /**
+     * Gemma 3's FFN input, fused where a backend can: {@code out = gelu_tanh(Wgate·x) · (Wup·x)} (out is
+     * [n][gate.rows()]; gate and up have the same shape). {@code upScratch} ([n][up.rows()]) may be used for the up
+     * projection and is left unspecified. The default is {@link #matmul2} then {@link #geglu}; the CUDA backend runs
+     * both products and the GELU(tanh)·up epilogue in one launch. out differs from x and upScratch.
+     */
+    default void matmulGeglu(Weight gate, Weight up, Buffer x, int n, Buffer out, Buffer upScratch) {
+        matmul2(gate, up, x, n, out, upScratch);
+        geglu(out, upScratch, (long) n * gate.rows(), out);
+    }
+
+    /**
+     * Gemma 3's attention input after the projections, fused where a backend can: RMSNorm of every head of q
+     * ([n][nHead][headDim]) with {@code qNorm} and of k ([n][nKvHead][headDim]) with {@code kNorm}, NeoX RoPE of both
+     * at {@code positions} ({@link #rope}), then, if {@code cache} is not null, {@link #kvAppend} of k and v
+     * ([n][nKvHead·headDim]). q and k are updated in place. The default is those ops in that order (2 norms, 2 ropes,
+     * the append); the CUDA backend does it in one launch.
+     */
+    default void qkNormRopeAppend(Buffer q, Buffer k, Buffer v, Weight qNorm, Weight kNorm, int n, int nHead, int nKvHead,
+                                  int headDim, float eps, IntBuffer positions, float base, float freqScale, KvBuffer cache) {
+        rmsNorm(q, qNorm, n * nHead, headDim, eps, q);
+        rmsNorm(k, kNorm, n * nKvHead, headDim, eps, k);
+        rope(q, n, nHead, headDim, positions, base, freqScale);
+        rope(k, n, nKvHead, headDim, positions, base, freqScale);
+        if (cache != null) kvAppend(k, v, n, positions, cache);
+    }
+
+    /**
+     * Gemma 3's sandwich-norm residual step, fused where a backend can: {@code a = rmsNorm(a)·postNorm},
+     * {@code x += a}, then, if {@code nextNorm} is not null, {@code out = rmsNorm(x)·nextNorm} (the next block's input
+     * norm). All are [rows][dim]; out differs from a and x. The default is those three ops; the CUDA backend does them
+     * in one launch (and quantizes out for the mat-vec that reads it).
+     */
+    default void rmsNormAddNorm(Buffer a, Weight postNorm, Buffer x, Weight nextNorm, int rows, int dim, float eps, Buffer out) {
+        rmsNorm(a, postNorm, rows, dim, eps, a);
+        add(x, a, (long) rows * dim);
+        if (nextNorm != null) rmsNorm(x, nextNorm, rows, dim, eps, out);
+    }
+
+    /**
      * NeoX RoPE in place on x = [n][nHeads][headDim], token t at position {@code positions[t]}: pairs (i, i+headDim/2),
      * angle {@code freqScale · p · base^(-2i/headDim)} computed as ggml does (FACTS §3.6).
      */

@@ -217,10 +217,7 @@ public final class Gemma3Model {
         backend.writeInts(w.tokens, tokens, count);
         backend.writeInts(w.positions, w.posHost, count);
         blocks(w, count, seqs); // not recorded: the set of sequences changes from step to step
-        int ne = config.nEmbd();
-        backend.copy(w.x, 0, w.outIn, 0, (long) count * ne);
-        backend.rmsNorm(w.outIn, weights.outputNorm(), count, ne, config.eps(), w.outIn);
-        backend.matmul(weights.output(), w.outIn, count, w.logits);
+        backend.matmul(weights.output(), w.h, count, w.logits); // h = rmsNorm(x)·output_norm, left by the fused blocks
         if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, (long) count * nv, config.finalLogitSoftcap());
         for (int i = 0; i < count; i++) {
             backend.read(w.logits, (long) i * nv, out[i], 0, nv);
@@ -243,24 +240,33 @@ public final class Gemma3Model {
             backend.embed(weights.tokenEmbd(), w.tokens, n, embedScale, w.x);             // x = embd[tok] * sqrt(n_embd)
         }
         dump(hook, "inp_scaled", -1, w.x, n, ne);
+        // Without a debug hook the fused ops run (Backend#qkNormRopeAppend, #rmsNormAddNorm, #matmulGeglu: the same
+        // ops composed by default, one launch each on CUDA); with one, every intermediate is computed and dumped apart.
+        boolean fused = hook == null;
+        if (fused) backend.rmsNorm(w.x, weights.layers().getFirst().attnNorm(), n, ne, eps, w.h);
         for (int il = 0; il < c.nLayer(); il++) {
             Gemma3Weights.Layer l = weights.layers().get(il);
-            backend.rmsNorm(w.x, l.attnNorm(), n, ne, eps, w.h);
+            if (!fused) backend.rmsNorm(w.x, l.attnNorm(), n, ne, eps, w.h);                // fused: done by the step before
             dump(hook, "attn_norm", il, w.h, n, ne);
             backend.matmul3(l.wq(), l.wk(), l.wv(), w.h, n, w.q, w.k, w.v);
             dump(hook, "Qcur", il, w.q, n, c.qDim());
             dump(hook, "Kcur", il, w.k, n, c.kvDim());
             dump(hook, "Vcur", il, w.v, n, c.kvDim());
-            backend.rmsNorm(w.q, l.qNorm(), n * c.nHead(), hd, eps, w.q);                  // QK-norm per head, before RoPE
-            backend.rmsNorm(w.k, l.kNorm(), n * c.nHeadKv(), hd, eps, w.k);
-            dump(hook, "Qcur_normed", il, w.q, n, c.qDim());
-            dump(hook, "Kcur_normed", il, w.k, n, c.kvDim());
-            backend.rope(w.q, n, c.nHead(), hd, positions, c.ropeBase(il), c.ropeScale(il));
-            backend.rope(w.k, n, c.nHeadKv(), hd, positions, c.ropeBase(il), c.ropeScale(il));
-            dump(hook, "Qcur_rope", il, w.q, n, c.qDim());
-            dump(hook, "Kcur_rope", il, w.k, n, c.kvDim());
+            if (fused) {
+                backend.qkNormRopeAppend(w.q, w.k, w.v, l.qNorm(), l.kNorm(), n, c.nHead(), c.nHeadKv(), hd, eps, positions,
+                        c.ropeBase(il), c.ropeScale(il), seqs == null ? seqs0.kv[il] : null);
+            } else {
+                backend.rmsNorm(w.q, l.qNorm(), n * c.nHead(), hd, eps, w.q);              // QK-norm per head, before RoPE
+                backend.rmsNorm(w.k, l.kNorm(), n * c.nHeadKv(), hd, eps, w.k);
+                dump(hook, "Qcur_normed", il, w.q, n, c.qDim());
+                dump(hook, "Kcur_normed", il, w.k, n, c.kvDim());
+                backend.rope(w.q, n, c.nHead(), hd, positions, c.ropeBase(il), c.ropeScale(il));
+                backend.rope(w.k, n, c.nHeadKv(), hd, positions, c.ropeBase(il), c.ropeScale(il));
+                dump(hook, "Qcur_rope", il, w.q, n, c.qDim());
+                dump(hook, "Kcur_rope", il, w.k, n, c.kvDim());
+            }
             if (seqs == null) {
-                backend.kvAppend(w.k, w.v, n, positions, seqs0.kv[il]);
+                if (!fused) backend.kvAppend(w.k, w.v, n, positions, seqs0.kv[il]);
                 if (seqs0Horizon < 0) {
                     backend.attention(w.q, seqs0.kv[il], n, positions, c.nHead(), c.nHeadKv(), hd, c.window(il), c.attentionScale(), w.attn);
                 } else { // an image chunk: bidirectional (forwardImage checked Op.ATTENTION_NON_CAUSAL)
@@ -281,21 +287,31 @@ public final class Gemma3Model {
             dump(hook, "kqv_out", il, w.attn, n, c.qDim());
             backend.matmul(l.wo(), w.attn, n, w.a);
             dump(hook, "attn_out", il, w.a, n, ne);
-            backend.rmsNorm(w.a, l.postAttnNorm(), n, ne, eps, w.a);                       // sandwich norm
-            dump(hook, "attn_post_norm", il, w.a, n, ne);
-            backend.add(w.x, w.a, (long) n * ne);
-            dump(hook, "sa_out", il, w.x, n, ne);
-            backend.rmsNorm(w.x, l.ffnNorm(), n, ne, eps, w.h);
-            dump(hook, "ffn_norm", il, w.h, n, ne);
-            backend.matmul2(l.ffnGate(), l.ffnUp(), w.h, n, w.gate, w.up);
-            backend.geglu(w.gate, w.up, (long) n * c.nFf(), w.gate);                          // gelu_tanh(gate) * up
-            dump(hook, "ffn_geglu", il, w.gate, n, c.nFf());
+            if (fused) {                                                                      // post-norm, residual, ffn norm
+                backend.rmsNormAddNorm(w.a, l.postAttnNorm(), w.x, l.ffnNorm(), n, ne, eps, w.h);
+                backend.matmulGeglu(l.ffnGate(), l.ffnUp(), w.h, n, w.gate, w.up);
+            } else {
+                backend.rmsNorm(w.a, l.postAttnNorm(), n, ne, eps, w.a);                   // sandwich norm
+                dump(hook, "attn_post_norm", il, w.a, n, ne);
+                backend.add(w.x, w.a, (long) n * ne);
+                dump(hook, "sa_out", il, w.x, n, ne);
+                backend.rmsNorm(w.x, l.ffnNorm(), n, ne, eps, w.h);
+                dump(hook, "ffn_norm", il, w.h, n, ne);
+                backend.matmul2(l.ffnGate(), l.ffnUp(), w.h, n, w.gate, w.up);
+                backend.geglu(w.gate, w.up, (long) n * c.nFf(), w.gate);                      // gelu_tanh(gate) * up
+                dump(hook, "ffn_geglu", il, w.gate, n, c.nFf());
+            }
             backend.matmul(l.ffnDown(), w.gate, n, w.a);
             dump(hook, "ffn_out", il, w.a, n, ne);
-            backend.rmsNorm(w.a, l.postFfnNorm(), n, ne, eps, w.a);
-            dump(hook, "ffn_post_norm", il, w.a, n, ne);
-            backend.add(w.x, w.a, (long) n * ne);
-            dump(hook, "l_out", il, w.x, n, ne);
+            if (fused) { // post-norm, residual, and the next block's input norm (after the last block: the output norm)
+                var next = il + 1 < c.nLayer() ? weights.layers().get(il + 1).attnNorm() : weights.outputNorm();
+                backend.rmsNormAddNorm(w.a, l.postFfnNorm(), w.x, next, n, ne, eps, w.h);
+            } else {
+                backend.rmsNorm(w.a, l.postFfnNorm(), n, ne, eps, w.a);
+                dump(hook, "ffn_post_norm", il, w.a, n, ne);
+                backend.add(w.x, w.a, (long) n * ne);
+                dump(hook, "l_out", il, w.x, n, ne);
+            }
         }
     }
 
@@ -588,10 +604,17 @@ public final class Gemma3Model {
         /** Logits of the last of n rows into logits row 0, softcapped if the file says so, and their argmax. */
         private void lastRowLogits(Workspace w, int n) {
             int ne = config.nEmbd();
-            backend.copy(w.x, (long) (n - 1) * ne, w.outIn, 0, ne);
-            backend.rmsNorm(w.outIn, weights.outputNorm(), 1, ne, config.eps(), w.outIn);
-            dump(hook, "result_norm", -1, w.outIn, 1, ne);
-            backend.matmul(weights.output(), w.outIn, 1, w.logits);
+            Buffer in = w.outIn;
+            if (hook != null) {
+                backend.copy(w.x, (long) (n - 1) * ne, w.outIn, 0, ne);
+                backend.rmsNorm(w.outIn, weights.outputNorm(), 1, ne, config.eps(), w.outIn);
+                dump(hook, "result_norm", -1, w.outIn, 1, ne);
+            } else if (n == 1) {
+                in = w.h; // the fused blocks leave rmsNorm(x)·output_norm in h
+            } else {
+                backend.copy(w.h, (long) (n - 1) * ne, w.outIn, 0, ne);
+            }
+            backend.matmul(weights.output(), in, 1, w.logits);
             if (config.finalLogitSoftcap() > 0) backend.softcap(w.logits, config.nVocab(), config.finalLogitSoftcap());
             dump(hook, "result_output", -1, w.logits, 1, config.nVocab());
             backend.argmax(w.logits, 1, config.nVocab(), w.sampled);

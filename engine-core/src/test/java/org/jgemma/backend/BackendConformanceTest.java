@@ -325,6 +325,125 @@ public abstract class BackendConformanceTest {
         return outs;
     }
 
+    // ---- fused ops (Backend default methods) against the reference's composed ops ------------------------------
+
+    /** rmsNormAddNorm = rmsNorm in place, add, rmsNorm into out (and without the next norm: no out). */
+    @ParameterizedTest(name = "rmsNormAddNorm rows={0} dim={1}")
+    @org.junit.jupiter.params.provider.CsvSource({"1,256", "5,320", "3,1152"})
+    void fusedRmsNormAddNorm(int rows, int dim) {
+        GgufTensorInfo post = TestWeights.random("post", GgmlType.F32, 1, dim, 81), next = TestWeights.random("next", GgmlType.F32, 1, dim, 82);
+        float[] a = TestWeights.gaussian(rows * dim, 3.0, 83), x = TestWeights.gaussian(rows * dim, 10.0, 84);
+        for (boolean withNext : new boolean[] {true, false}) {
+            float[][] expected = runNormAddNorm(ref, post, next, a, x, rows, dim, withNext, false);
+            float[][] actual = runNormAddNorm(backend, post, next, a, x, rows, dim, withNext, true);
+            String[] names = {"a (post-normed)", "x (residual)", "out (next norm)"};
+            for (int i = 0; i < (withNext ? 3 : 2); i++) {
+                double err = relError(actual[i], expected[i]);
+                String what = names[i];
+                assertTrue(err <= RMS_NORM_BUDGET, () -> backend.name() + " rmsNormAddNorm " + what + " rows " + rows + " dim " + dim + ": error " + err);
+            }
+        }
+    }
+
+    protected static float[][] runNormAddNorm(Backend b, GgufTensorInfo post, GgufTensorInfo next, float[] a, float[] x, int rows,
+                                            int dim, boolean withNext, boolean fused) {
+        Weight pw = b.upload(post), nw = b.upload(next);
+        Buffer ab = upload(b, a, "a"), xb = upload(b, x, "x"), out = b.allocate(a.length, "out");
+        if (fused) {
+            b.rmsNormAddNorm(ab, pw, xb, withNext ? nw : null, rows, dim, 1e-6f, out);
+        } else {
+            b.rmsNorm(ab, pw, rows, dim, 1e-6f, ab);
+            b.add(xb, ab, a.length);
+            if (withNext) b.rmsNorm(xb, nw, rows, dim, 1e-6f, out);
+        }
+        return new float[][] {download(b, ab, a.length), download(b, xb, a.length), download(b, out, a.length)};
+    }
+
+    static Stream<Arguments> gegluTypes() {
+        return Stream.of(Arguments.of(GgmlType.Q4_K, GgmlType.Q4_K, 1), Arguments.of(GgmlType.Q4_K, GgmlType.Q4_K, 3),
+                Arguments.of(GgmlType.Q8_0, GgmlType.Q6_K, 1), Arguments.of(GgmlType.Q4_0, GgmlType.Q5_0, 8),
+                Arguments.of(GgmlType.F16, GgmlType.F16, 2), Arguments.of(GgmlType.Q5_K, GgmlType.Q4_K, 13));
+    }
+
+    /** matmulGeglu = matmul2 + geglu on the reference, within the weight types' matmul budgets (and geglu's). */
+    @ParameterizedTest(name = "matmulGeglu {0},{1} n={2}")
+    @MethodSource("gegluTypes")
+    void fusedMatmulGeglu(GgmlType tg, GgmlType tu, int n) {
+        assumeSupported(Op.MATMUL, tg);
+        assumeSupported(Op.MATMUL, tu);
+        int cols = 512, rows = 96;
+        GgufTensorInfo g = TestWeights.random("gate", tg, rows, cols, 91 + tg.id), u = TestWeights.random("up", tu, rows, cols, 92 + tu.id);
+        float[] x = TestWeights.gaussian(n * cols, 1.0, 93 + n);
+        float[] expected = runMatmulGeglu(ref, g, u, x, n, rows, false), actual = runMatmulGeglu(backend, g, u, x, n, rows, true);
+        double err = relError(actual, expected), budget = 2 * Math.max(MATMUL_BUDGET.get(tg), MATMUL_BUDGET.get(tu)) + GEGLU_BUDGET;
+        assertTrue(err <= budget, () -> backend.name() + " matmulGeglu " + tg + "," + tu + " n=" + n + ": error " + err + " > " + budget);
+    }
+
+    protected static float[] runMatmulGeglu(Backend b, GgufTensorInfo g, GgufTensorInfo u, float[] x, int n, int rows, boolean fused) {
+        Weight gw = b.upload(g), uw = b.upload(u);
+        Buffer xb = upload(b, x, "x"), out = b.allocate((long) n * rows, "out"), up = b.allocate((long) n * rows, "up");
+        if (fused) {
+            b.matmulGeglu(gw, uw, xb, n, out, up);
+        } else {
+            b.matmul2(gw, uw, xb, n, out, up);
+            b.geglu(out, up, (long) n * rows, out);
+        }
+        return download(b, out, n * rows);
+    }
+
+    /**
+     * qkNormRopeAppend = Q/K norms, two ropes and the KV append on the reference: q and k compared directly, the cache
+     * through an attention that reads it; without a cache nothing is appended (the attention still sees the old keys).
+     */
+    @ParameterizedTest(name = "qkNormRopeAppend n={0} head_dim={1} append={2}")
+    @org.junit.jupiter.params.provider.CsvSource({"1,64,true", "4,64,true", "3,128,false", "1,256,true"})
+    void fusedQkNormRopeAppend(int n, int hd, boolean append) {
+        int nHead = 4, nKv = 2, slots = 16;
+        int[] pos = new int[n];
+        for (int t = 0; t < n; t++) pos[t] = 9 + t;
+        float[][] expected = runQkNormRope(ref, n, hd, nHead, nKv, slots, pos, append, false);
+        float[][] actual = runQkNormRope(backend, n, hd, nHead, nKv, slots, pos, append, true);
+        double eq = maxAbs(actual[0], expected[0]), ek = maxAbs(actual[1], expected[1]), ea = relError(actual[2], expected[2]);
+        assertTrue(eq <= ROPE_BUDGET && ek <= ROPE_BUDGET, () -> backend.name() + " qkNormRopeAppend q/k: max abs error " + eq + ", " + ek);
+        assertTrue(ea <= ATTENTION_BUDGET, () -> backend.name() + " qkNormRopeAppend then attention: error " + ea);
+    }
+
+    protected static float[][] runQkNormRope(Backend b, int n, int hd, int nHead, int nKv, int slots, int[] pos, boolean append,
+                                           boolean fused) {
+        GgufTensorInfo qn = TestWeights.random("q_norm", GgmlType.F32, 1, hd, 101), kn = TestWeights.random("k_norm", GgmlType.F32, 1, hd, 102);
+        Weight qw = b.upload(qn), kw = b.upload(kn);
+        KvBuffer cache = b.allocateKv(slots, nKv * hd, "kv");
+        // keys 0 .. pos[0]-1 appended plainly first, so the attention has history whether or not the fused op appends
+        int hist = pos[0];
+        int[] hp = new int[hist];
+        for (int t = 0; t < hist; t++) hp[t] = t;
+        Buffer hk = upload(b, TestWeights.gaussian(hist * nKv * hd, 1.0, 103), "hk"), hv = upload(b, TestWeights.gaussian(hist * nKv * hd, 1.0, 104), "hv");
+        b.kvAppend(hk, hv, hist, uploadInts(b, hp, "hpos"), cache);
+        Buffer q = upload(b, TestWeights.gaussian(n * nHead * hd, 2.0, 105), "q"), k = upload(b, TestWeights.gaussian(n * nKv * hd, 2.0, 106), "k");
+        Buffer v = upload(b, TestWeights.gaussian(n * nKv * hd, 1.0, 107), "v");
+        IntBuffer p = uploadInts(b, pos, "pos");
+        float base = 10000f, scale = 1f, eps = 1e-6f;
+        if (fused) {
+            b.qkNormRopeAppend(q, k, v, qw, kw, n, nHead, nKv, hd, eps, p, base, scale, append ? cache : null);
+        } else {
+            b.rmsNorm(q, qw, n * nHead, hd, eps, q);
+            b.rmsNorm(k, kw, n * nKv, hd, eps, k);
+            b.rope(q, n, nHead, hd, p, base, scale);
+            b.rope(k, n, nKv, hd, p, base, scale);
+            if (append) b.kvAppend(k, v, n, p, cache);
+        }
+        float[] qo = download(b, q, n * nHead * hd), ko = download(b, k, n * nKv * hd);
+        Buffer out = b.allocate((long) n * nHead * hd, "out");
+        if (append) {
+            b.attention(q, cache, n, p, nHead, nKv, hd, 0, 0.125f, out);
+        } else { // the last history position: keys 0 .. pos[0]-1 only
+            int[] last = new int[n];
+            Arrays.fill(last, hist - 1);
+            b.attention(q, cache, n, uploadInts(b, last, "last"), nHead, nKv, hd, 0, 0.125f, out);
+        }
+        return new float[][] {qo, ko, download(b, out, n * nHead * hd)};
+    }
+
     /**
      * Full self-attention without a KV cache (the SigLIP encoder), against the plain-Java twin: n = 37 is not a multiple of
      * the CPU kernel's query tile or vector width, head_dim 72 (SigLIP so400m) not a multiple of 16; large scores check

@@ -84,6 +84,26 @@ public final class CudaBackend implements Backend {
         return CudaBackendProvider.driverKind();
     }
 
+    /** What one kernel costs in a recorded step: its launches and the device bytes they read (estimated from the shapes). */
+    public record KernelCost(String kernel, int launches, long bytesRead) {}
+
+    /**
+     * The model of the step recorded last by any CUDA backend of this process (the decode step, for {@code bench
+     * --json}): per kernel (the mat-vec widths _ncN merged) the launches and the bytes they read, in order of first
+     * launch. Attention is counted at the full span its layer can see (window, else the KV cache): an upper bound.
+     */
+    public static List<KernelCost> lastStepModel() {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        for (Kernels.StepLaunch l : Kernels.lastStep) {
+            long[] c = m.computeIfAbsent(l.kernel().replaceAll("_nc\\d+$", ""), k -> new long[2]);
+            c[0]++;
+            c[1] += Math.max(0, l.bytesRead());
+        }
+        List<KernelCost> out = new ArrayList<>();
+        m.forEach((k, c) -> out.add(new KernelCost(k, (int) c[0], c[1])));
+        return out;
+    }
+
     /** Kernel launches executed by every CUDA backend of this process (what {@code bench --json} reports per token). */
     public static long totalKernelLaunches() {
         return Kernels.TOTAL.sum();
@@ -194,6 +214,7 @@ public final class CudaBackend implements Backend {
         checkRange(d, dstOff, n, "write");
         locked(() -> {
             noCapture("write(" + d.name() + ")");
+            q8.wrote(d);
             driver.copyToDevice(d.ptr().plus(4 * dstOff), MemorySegment.ofArray(src).asSlice(4L * srcOff, 4L * n), 4L * n,
                     "write(" + d.name() + ", " + n + " floats)");
             return null;
@@ -237,25 +258,27 @@ public final class CudaBackend implements Backend {
     // ---- ops (CudaOps holds the launches) ----------------------------------------------------------------
 
     private final CudaOps ops = new CudaOps(this);
+    private final Q8Cache q8 = new Q8Cache(this);
+    private final FusedOps fused = new FusedOps(this, ops);
 
     @Override
     public void embed(Weight table, IntBuffer tokens, int n, float scale, Buffer out) {
-        op(() -> ops.embed(packed(table, "embed"), ints(tokens, "embed"), n, scale, floats(out, "embed")));
+        op(() -> ops.embed(packed(table, "embed"), ints(tokens, "embed"), n, scale, wrote(out, "embed")));
     }
 
     @Override
     public void rmsNorm(Buffer x, Weight weight, int rows, int dim, float eps, Buffer out) {
-        op(() -> ops.rmsNorm(floats(x, "rmsNorm"), packed(weight, "rmsNorm"), rows, dim, eps, floats(out, "rmsNorm")));
+        op(() -> ops.rmsNorm(floats(x, "rmsNorm"), packed(weight, "rmsNorm"), rows, dim, eps, wrote(out, "rmsNorm")));
     }
 
     @Override
     public void matmul(Weight w, Buffer x, int n, Buffer out) {
-        op(() -> ops.matmul(packed(w, "matmul"), floats(x, "matmul"), n, floats(out, "matmul")));
+        op(() -> ops.matmul(packed(w, "matmul"), floats(x, "matmul"), n, wrote(out, "matmul")));
     }
 
     @Override
     public void rope(Buffer x, int n, int nHeads, int headDim, IntBuffer positions, float base, float freqScale) {
-        op(() -> ops.rope(floats(x, "rope"), n, nHeads, headDim, ints(positions, "rope"), base, freqScale));
+        op(() -> ops.rope(wrote(x, "rope"), n, nHeads, headDim, ints(positions, "rope"), base, freqScale));
     }
 
     @Override
@@ -267,7 +290,7 @@ public final class CudaBackend implements Backend {
     public void attention(Buffer q, KvBuffer cache, int n, IntBuffer positions, int nHead, int nKvHead, int headDim,
                           int window, float scale, Buffer out) {
         op(() -> ops.attention(floats(q, "attention"), kv(cache, "attention"), n, ints(positions, "attention"), nHead, nKvHead,
-                headDim, window, scale, floats(out, "attention")));
+                headDim, window, scale, wrote(out, "attention")));
     }
 
     @Override
@@ -279,32 +302,79 @@ public final class CudaBackend implements Backend {
         }
         op(() -> ops.attentionNonCausal(floats(q, "attentionNonCausal"), kv(cache, "attentionNonCausal"), n,
                 ints(positions, "attentionNonCausal"), nHead, nKvHead, headDim, window, scale, horizon,
-                floats(out, "attentionNonCausal")));
+                wrote(out, "attentionNonCausal")));
     }
 
     @Override
     public void geglu(Buffer gate, Buffer up, long n, Buffer out) {
-        op(() -> ops.geglu(floats(gate, "geglu"), floats(up, "geglu"), n, floats(out, "geglu")));
+        op(() -> ops.geglu(floats(gate, "geglu"), floats(up, "geglu"), n, wrote(out, "geglu")));
     }
 
     @Override
     public void add(Buffer acc, Buffer x, long n) {
-        op(() -> ops.add(floats(acc, "add"), floats(x, "add"), n));
+        op(() -> ops.add(wrote(acc, "add"), floats(x, "add"), n));
     }
 
     @Override
     public void softcap(Buffer x, long n, float cap) {
-        op(() -> ops.softcap(floats(x, "softcap"), n, cap));
+        op(() -> ops.softcap(wrote(x, "softcap"), n, cap));
     }
 
     @Override
     public void copy(Buffer src, long srcOff, Buffer dst, long dstOff, long n) {
-        op(() -> ops.copy(floats(src, "copy"), srcOff, floats(dst, "copy"), dstOff, n));
+        op(() -> ops.copy(floats(src, "copy"), srcOff, wrote(dst, "copy"), dstOff, n));
     }
 
     @Override
     public void argmax(Buffer x, int rows, int dim, IntBuffer out) {
         op(() -> ops.argmax(floats(x, "argmax"), rows, dim, ints(out, "argmax")));
+    }
+
+    // ---- fused ops of the decode step (FusedOps holds the launches; where a kernel does not apply, the SPI's
+    // composition of the plain ops runs) ---------------------------------------------------------------------
+
+    @Override
+    public void matmul3(Weight w1, Weight w2, Weight w3, Buffer x, int n, Buffer out1, Buffer out2, Buffer out3) {
+        boolean done = locked(() -> fused.matmulN(new Packed[] {packed(w1, "matmul3"), packed(w2, "matmul3"), packed(w3, "matmul3")},
+                floats(x, "matmul3"), n, new Floats[] {wrote(out1, "matmul3"), wrote(out2, "matmul3"), wrote(out3, "matmul3")}));
+        if (!done) Backend.super.matmul3(w1, w2, w3, x, n, out1, out2, out3);
+    }
+
+    @Override
+    public void matmul2(Weight w1, Weight w2, Buffer x, int n, Buffer out1, Buffer out2) {
+        boolean done = locked(() -> fused.matmulN(new Packed[] {packed(w1, "matmul2"), packed(w2, "matmul2")}, floats(x, "matmul2"), n,
+                new Floats[] {wrote(out1, "matmul2"), wrote(out2, "matmul2")}));
+        if (!done) Backend.super.matmul2(w1, w2, x, n, out1, out2);
+    }
+
+    @Override
+    public void matmulGeglu(Weight gate, Weight up, Buffer x, int n, Buffer out, Buffer upScratch) {
+        boolean done = locked(() -> fused.matmulGeglu(packed(gate, "matmulGeglu"), packed(up, "matmulGeglu"), floats(x, "matmulGeglu"),
+                n, wrote(out, "matmulGeglu")));
+        if (!done) Backend.super.matmulGeglu(gate, up, x, n, out, upScratch);
+    }
+
+    @Override
+    public void qkNormRopeAppend(Buffer q, Buffer k, Buffer v, Weight qNorm, Weight kNorm, int n, int nHead, int nKvHead,
+                                 int headDim, float eps, IntBuffer positions, float base, float freqScale, KvBuffer cache) {
+        locked(() -> fused.qkNormRopeAppend(wrote(q, "qkNormRopeAppend"), wrote(k, "qkNormRopeAppend"), floats(v, "qkNormRopeAppend"),
+                packed(qNorm, "qkNormRopeAppend"), packed(kNorm, "qkNormRopeAppend"), n, nHead, nKvHead, headDim, eps,
+                ints(positions, "qkNormRopeAppend"), base, freqScale, cache == null ? null : kv(cache, "qkNormRopeAppend")));
+    }
+
+    @Override
+    public void rmsNormAddNorm(Buffer a, Weight postNorm, Buffer x, Weight nextNorm, int rows, int dim, float eps, Buffer out) {
+        boolean done = locked(() -> fused.rmsNormAddNorm(wrote(a, "rmsNormAddNorm"), packed(postNorm, "rmsNormAddNorm"),
+                wrote(x, "rmsNormAddNorm"), nextNorm == null ? null : packed(nextNorm, "rmsNormAddNorm"), rows, dim, eps,
+                nextNorm == null ? null : wrote(out, "rmsNormAddNorm")));
+        if (!done) Backend.super.rmsNormAddNorm(a, postNorm, x, nextNorm, rows, dim, eps, out);
+    }
+
+    /** An op's output: its q8_1 form (Q8Cache) is stale from here on, unless the op itself writes it anew. */
+    private Floats wrote(Buffer b, String op) {
+        Floats f = floats(b, op);
+        q8.wrote(f);
+        return f;
     }
 
     // ---- steps --------------------------------------------------------------------------------------------
@@ -319,29 +389,38 @@ public final class CudaBackend implements Backend {
     @Override
     public void runStep(Object key, Runnable step) {
         locked(() -> {
-            ensureOpen();
-            if (capturing != null) throw new IllegalStateException("cuda: runStep(" + key + ") inside the capture of " + capturing);
-            CudaDriver.Graph g = graphs.get(key);
-            if (g == null) {
-                int times = seen.merge(key, 1, Integer::sum);
-                if (seen.size() > 64) seen.clear();  // keys seen once are not worth remembering for long
-                if (times < 2) {
-                    step.run();
-                    return null;
-                }
-                seen.remove(key);
-                g = capture(key, step);
-                graphs.put(key, g);
-                while (graphs.size() > MAX_GRAPHS) {
-                    var eldest = graphs.entrySet().iterator().next();
-                    graphs.remove(eldest.getKey());
-                    driver.destroyGraph(eldest.getValue());
-                }
+            q8.clear();  // a step assumes no q8_1 form left from before it, and leaves none behind (Q8Cache)
+            try {
+                return runStepLocked(key, step);
+            } finally {
+                q8.clear();
             }
-            driver.launchGraph(g, "step " + key);
-            kernels.counted(g.kernels().size());
-            return null;
         });
+    }
+
+    private Void runStepLocked(Object key, Runnable step) {
+        ensureOpen();
+        if (capturing != null) throw new IllegalStateException("cuda: runStep(" + key + ") inside the capture of " + capturing);
+        CudaDriver.Graph g = graphs.get(key);
+        if (g == null) {
+            int times = seen.merge(key, 1, Integer::sum);
+            if (seen.size() > 64) seen.clear();  // keys seen once are not worth remembering for long
+            if (times < 2) {
+                step.run();
+                return null;
+            }
+            seen.remove(key);
+            g = capture(key, step);
+            graphs.put(key, g);
+            while (graphs.size() > MAX_GRAPHS) {
+                var eldest = graphs.entrySet().iterator().next();
+                graphs.remove(eldest.getKey());
+                driver.destroyGraph(eldest.getValue());
+            }
+        }
+        driver.launchGraph(g, "step " + key);
+        kernels.counted(g.kernels().size());
+        return null;
     }
 
     private CudaDriver.Graph capture(Object key, Runnable step) {
@@ -359,7 +438,8 @@ public final class CudaBackend implements Backend {
             throw e;
         } finally {
             capturing = null;
-            kernels.record(false);
+            List<Kernels.StepLaunch> launched = kernels.record(false);
+            if (launched != null) Kernels.lastStep = List.copyOf(launched);
         }
         return driver.endCapture("step " + key);
     }
@@ -397,6 +477,7 @@ public final class CudaBackend implements Backend {
             noCapture("free(" + a.name() + ")");
             switch (a) {
                 case Floats f when f.owner() == this -> {
+                    q8.release(f);
                     if (release(f.ptr())) bufferBytes -= 4 * Math.max(1, f.size());
                 }
                 case Ints i when i.owner() == this -> release(i.ptr());
@@ -504,6 +585,26 @@ public final class CudaBackend implements Backend {
 
     Kernels kernels() {
         return kernels;
+    }
+
+    Q8Cache q8() {
+        return q8;
+    }
+
+    /** Device memory the backend keeps for itself (not counted by allocatedBytes); freed by {@link #freeScratch} or close. */
+    DevPtr allocScratch(long bytes, String what) {
+        DevPtr p = alloc(bytes, "scratch " + what);
+        allocatedBytes -= bytes;
+        scratchBytes += bytes;
+        return p;
+    }
+
+    void freeScratch(DevPtr p) {
+        Held h = allocations.get(p);
+        if (h == null) return;
+        allocatedBytes += h.bytes();
+        scratchBytes -= h.bytes();
+        release(p);
     }
 
     int multiprocessors() {

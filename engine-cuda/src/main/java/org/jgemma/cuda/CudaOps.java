@@ -25,7 +25,7 @@ final class CudaOps {
         need(n <= tokens.size(), "embed: " + n + " tokens but " + tokens.name() + " holds " + tokens.size());
         need((long) n * table.cols() <= out.size(), "embed: " + n + "x" + table.cols() + " into " + out.name() + " of " + out.size());
         int cols = Math.toIntExact(table.cols());
-        b.kernels().launch(Kernels.getRows(table.type()), Launch.elementwiseGrid(cols), n, 1, Launch.EW_BLOCK, 1, 1,
+        b.kernels().reads(n * table.rowBytes() + 4L * n).launch(Kernels.getRows(table.type()), Launch.elementwiseGrid(cols), n, 1, Launch.EW_BLOCK, 1, 1,
                 table.ptr(), table.rowBytes(), tokens.ptr(), cols, scale, out.ptr());
     }
 
@@ -35,7 +35,27 @@ final class CudaOps {
         need(w.cols() * w.rows() >= dim, "rmsNorm: weight " + w.name() + " has " + w.cols() * w.rows() + " elements, dim " + dim);
         need((long) rows * dim <= x.size() && (long) rows * dim <= out.size(),
                 "rmsNorm: " + rows + "x" + dim + " over " + x.name() + " (" + x.size() + ") -> " + out.name() + " (" + out.size() + ")");
-        b.kernels().launch(Kernels.RMS_NORM, rows, 1, 1, Launch.normBlock(dim), 1, 1, x.ptr(), w.ptr(), dim, eps, out.ptr());
+        if (dim % 32 == 0) {  // with out's q8_1 form for the mat-vec that reads it next (Q8Cache)
+            Q8Cache.Q8 q = b.q8().storage(out);
+            b.kernels().reads(4L * rows * dim + 4L * dim).launch(Kernels.RMS_NORM_Q8, rows, 1, 1, Launch.normBlock(dim), 1, 1, x.ptr(), w.ptr(), dim, eps, out.ptr(),
+                    q.qs(), q.ds());
+            b.q8().produced(out, rows, dim);
+        } else {
+            b.kernels().reads(4L * rows * dim + 4L * dim).launch(Kernels.RMS_NORM, rows, 1, 1, Launch.normBlock(dim), 1, 1, x.ptr(), w.ptr(), dim, eps, out.ptr());
+        }
+    }
+
+    /**
+     * The q8_1 form of x [n][K] for a mat-vec: the one the kernel that wrote x left (Q8Cache), else quantized now into
+     * the backend's scratch (quantize_q8_1.cu, one launch). K must be a multiple of 32.
+     */
+    Q8Cache.Q8 activations(Floats x, int n, int K) {
+        Q8Cache.Q8 q = b.q8().valid(x, n, K);
+        if (q != null) return q;
+        long nb = (long) n * K / 32;
+        DevPtr qs = b.scratch("q8qs", (long) n * K), ds = b.scratch("q8ds", 8 * nb);
+        b.kernels().reads(4L * n * K).launch(Kernels.QUANTIZE, Launch.quantizeGrid(nb), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), qs, ds, nb);
+        return new Q8Cache.Q8(qs, ds);
     }
 
     /**
@@ -55,16 +75,16 @@ final class CudaOps {
         PrefillOps.countWeightReads(w.rowBytes() * rows, n);
         if (Kernels.quantized(w.type())) {
             need(K % 32 == 0, "matmul " + w.name() + ": " + K + " columns is not a multiple of 32");
-            long nb = (long) n * K / 32;
-            DevPtr qs = b.scratch("q8qs", (long) n * K), ds = b.scratch("q8ds", 8 * nb);
-            kernels.launch(Kernels.QUANTIZE, Launch.quantizeGrid(nb), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), qs, ds, nb);
+            Q8Cache.Q8 a = activations(x, n, K);  // left by the kernel that wrote x (Q8Cache), else quantized now
+            DevPtr qs = a.qs(), ds = a.ds();
             if (PrefillOps.tiled(n)) {
                 prefill.matmulQ(w, qs, ds, n, out);
                 return;
             }
             int c0 = 0;
             for (int nc : Launch.columnChunks(n)) {
-                kernels.launch(Kernels.mulMv(w.type(), nc), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
+                kernels.reads(rows * w.rowBytes() + (long) nc * K + 8L * nc * (K / 32))  // weights + q8_1 activations
+                        .launch(Kernels.mulMv(w.type(), nc), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
                         qs.plus((long) c0 * K), ds.plus(8L * c0 * (K / 32)),
                         out.ptr().plus(4L * c0 * R), R, K);
                 c0 += nc;
@@ -77,7 +97,8 @@ final class CudaOps {
             }
             int c0 = 0;
             for (int nc : Launch.columnChunks(n)) {
-                kernels.launch(Kernels.mulMv(w.type(), nc), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
+                kernels.reads(rows * w.rowBytes() + 4L * nc * K)
+                        .launch(Kernels.mulMv(w.type(), nc), grid, 1, 1, 32, Launch.MV_WARPS, 1, w.ptr(), w.rowBytes(),
                         x.ptr().plus(4L * c0 * K), out.ptr().plus(4L * c0 * R), R, K);
                 c0 += nc;
             }
@@ -89,7 +110,7 @@ final class CudaOps {
         need(headDim % 2 == 0 && headDim <= 2048, "rope: head_dim " + headDim + " must be even and at most 2048");
         need((long) n * nHeads * headDim <= x.size(), "rope: " + n + "x" + nHeads + "x" + headDim + " over " + x.name() + " of " + x.size());
         need(n <= positions.size(), "rope: " + n + " tokens but " + positions.name() + " holds " + positions.size());
-        b.kernels().launch(Kernels.ROPE, n * nHeads, 1, 1, headDim / 2, 1, 1, x.ptr(), positions.ptr(), nHeads, headDim,
+        b.kernels().reads(4L * n * nHeads * headDim + 4L * n).launch(Kernels.ROPE, n * nHeads, 1, 1, headDim / 2, 1, 1, x.ptr(), positions.ptr(), nHeads, headDim,
                 Launch.thetaScale(base, headDim), freqScale);
     }
 
@@ -99,13 +120,15 @@ final class CudaOps {
         need(len <= k.size() && len <= v.size(), "kvAppend: " + n + "x" + cache.kvDim() + " from " + k.name() + " (" + k.size()
                 + "), " + v.name() + " (" + v.size() + ")");
         need(n <= positions.size(), "kvAppend: " + n + " tokens but " + positions.name() + " holds " + positions.size());
-        b.kernels().launch(Kernels.KV_APPEND, Launch.elementwiseGrid(cache.kvDim()), n, 1, Launch.EW_BLOCK, 1, 1,
+        b.kernels().reads(8L * n * cache.kvDim() + 4L * n).launch(Kernels.KV_APPEND, Launch.elementwiseGrid(cache.kvDim()), n, 1, Launch.EW_BLOCK, 1, 1,
                 k.ptr(), v.ptr(), positions.ptr(), cache.kvDim(), cache.slots(), cache.k(), cache.v());
     }
 
     /**
-     * Flash-decoding attention (flash_attn_ext_f16.cu): split kernel, then the combine kernel into out [n][nHead][D];
-     * more than 8 queries (a prompt chunk) go to the query-tile kernel (PrefillOps, flash_attn_tile_f16.cu).
+     * Flash-decoding attention (flash_attn_ext_f16.cu): split kernel, then the combine kernel into out [n][nHead][D]
+     * and its q8_1 form. The split count comes from the SM count the driver reports and the span the layer can see
+     * (Launch.attentionSplit); each split block's warps take keys in turn. More than 8 queries (a prompt chunk) go to
+     * the query-tile kernel (PrefillOps, flash_attn_tile_f16.cu).
      */
     void attention(Floats q, Kv cache, int n, Ints positions, int nHead, int nKvHead, int headDim, int window, float scale,
                    Floats out) {
@@ -123,9 +146,12 @@ final class CudaOps {
         long parts = (long) n * nHead * split.nsplit();
         DevPtr acc = b.scratch("faAcc", 4 * parts * headDim), ms = b.scratch("faMs", 8 * parts);
         Kernels kernels = b.kernels();
-        kernels.launch(Kernels.FA_SPLIT, split.nsplit(), nHead, n, 32, Launch.FA_WARPS, 1, q.ptr(), cache.k(), cache.v(),
+        // reads: q, and K and V (f16) of every key the span holds, once per query (its KV heads): an upper bound
+        kernels.reads(4L * n * nHead * headDim + 4L * n * span * cache.kvDim()).launch(Kernels.FA_SPLIT, split.nsplit(), nHead, n, 32, Launch.FA_WARPS, 1, q.ptr(), cache.k(), cache.v(),
                 positions.ptr(), nHead, nKvHead, headDim, cache.slots(), window, split.minChunk(), scale, acc, ms);
-        kernels.launch(Kernels.FA_COMBINE, nHead, n, 1, headDim, 1, 1, acc, ms, split.nsplit(), headDim, out.ptr());
+        Q8Cache.Q8 oq = b.q8().storage(out);  // the combine quantizes out for the O projection (headDim: whole q8_1 blocks)
+        kernels.reads(parts * (4L * headDim + 8)).launch(Kernels.FA_COMBINE_Q8, nHead, n, 1, headDim, 1, 1, acc, ms, split.nsplit(), headDim, out.ptr(), oq.qs(), oq.ds());
+        b.q8().produced(out, n, nHead * headDim);
     }
 
     /**
@@ -147,31 +173,31 @@ final class CudaOps {
 
     void geglu(Floats gate, Floats up, long n, Floats out) {
         need(n <= gate.size() && n <= up.size() && n <= out.size(), "geglu: " + n + " over " + gate.name() + ", " + up.name() + " -> " + out.name());
-        b.kernels().launch(Kernels.GEGLU, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, gate.ptr(), up.ptr(), out.ptr(), n);
+        b.kernels().reads(8 * n).launch(Kernels.GEGLU, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, gate.ptr(), up.ptr(), out.ptr(), n);
     }
 
     void add(Floats acc, Floats x, long n) {
         need(n <= acc.size() && n <= x.size(), "add: " + n + " over " + acc.name() + " (" + acc.size() + "), " + x.name() + " (" + x.size() + ")");
-        b.kernels().launch(Kernels.ADD, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, acc.ptr(), x.ptr(), n);
+        b.kernels().reads(8 * n).launch(Kernels.ADD, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, acc.ptr(), x.ptr(), n);
     }
 
     void softcap(Floats x, long n, float cap) {
         need(n <= x.size(), "softcap: " + n + " over " + x.name() + " of " + x.size());
         need(cap > 0, "softcap: cap " + cap);
-        b.kernels().launch(Kernels.SOFTCAP, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), cap, n);
+        b.kernels().reads(4 * n).launch(Kernels.SOFTCAP, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1, x.ptr(), cap, n);
     }
 
     void copy(Floats src, long srcOff, Floats dst, long dstOff, long n) {
         need(srcOff >= 0 && srcOff + n <= src.size(), "copy: [" + srcOff + ", " + (srcOff + n) + ") outside " + src.name() + " of " + src.size());
         need(dstOff >= 0 && dstOff + n <= dst.size(), "copy: [" + dstOff + ", " + (dstOff + n) + ") outside " + dst.name() + " of " + dst.size());
-        b.kernels().launch(Kernels.COPY, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1,
+        b.kernels().reads(4 * n).launch(Kernels.COPY, Launch.elementwiseGrid(n), 1, 1, Launch.EW_BLOCK, 1, 1,
                 src.ptr().plus(4 * srcOff), dst.ptr().plus(4 * dstOff), n);
     }
 
     void argmax(Floats x, int rows, int dim, Ints out) {
         need((long) rows * dim <= x.size(), "argmax: " + rows + "x" + dim + " over " + x.name() + " of " + x.size());
         need(rows <= out.size(), "argmax: " + rows + " rows into " + out.name() + " of " + out.size());
-        b.kernels().launch(Kernels.ARGMAX, rows, 1, 1, 1024, 1, 1, x.ptr(), dim, out.ptr());
+        b.kernels().reads(4L * rows * dim).launch(Kernels.ARGMAX, rows, 1, 1, 1024, 1, 1, x.ptr(), dim, out.ptr());
     }
 
     private static void need(boolean ok, String message) {

@@ -14,6 +14,8 @@ import jcuda.Pointer;
 import jcuda.driver.CUcontext;
 import jcuda.driver.CUdevice;
 import jcuda.driver.CUdeviceptr;
+import jcuda.driver.CUevent;
+import jcuda.driver.CUevent_flags;
 import jcuda.driver.CUfunction;
 import jcuda.driver.CUgraph;
 import jcuda.driver.CUgraphExec;
@@ -29,7 +31,8 @@ import org.jgemma.backend.BackendUnavailableException;
 /**
  * The CUDA driver API through JCuda: one primary context, one non-blocking stream, the PTX modules JIT-compiled by
  * the driver (cuModuleLoadDataEx with the JIT error log, after checking the driver is new enough for the PTX ISA),
- * pinned staging memory for host copies.
+ * pinned staging memory for host copies. Small uploads (a step's token ids and positions) do not wait for the device:
+ * they are queued on the stream ahead of the graph launch that reads them (see {@link #copyToDevice}).
  */
 final class GpuDriver implements CudaDriver {
     private static final long STAGING_CHUNK = 64L << 20;
@@ -61,6 +64,13 @@ final class GpuDriver implements CudaDriver {
     private List<String> captured;
     private Pointer pinned;
     private ByteBuffer staging;
+    /** Uploads of at most SMALL bytes: a ring of SLOTS pinned slots, each reused after the event behind its copy. */
+    static final int SMALL = 4096, SLOTS = 16;
+    private Pointer smallPinned;
+    private ByteBuffer small;
+    private final CUevent[] slotDone = new CUevent[SLOTS];
+    private final boolean[] slotUsed = new boolean[SLOTS];
+    private int nextSlot;
 
     GpuDriver(CudaDevices.Device device) {
         this.device = device;
@@ -170,6 +180,10 @@ final class GpuDriver implements CudaDriver {
 
     @Override
     public void copyToDevice(DevPtr dst, MemorySegment src, long bytes, String what) {
+        if (bytes <= SMALL) {
+            uploadSmall(dst, src, bytes, what);
+            return;
+        }
         for (long off = 0; off < bytes; off += STAGING_CHUNK) {
             long len = Math.min(STAGING_CHUNK, bytes - off);
             MemorySegment.ofBuffer(staging(len)).copyFrom(src.asSlice(off, len));
@@ -177,6 +191,35 @@ final class GpuDriver implements CudaDriver {
             Cu.call("cuMemcpyHtoDAsync(" + what + " @" + off + ", " + len + " bytes)", () -> JCudaDriver.cuMemcpyHtoDAsync(d, pinned, len, stream));
             synchronize(what);
         }
+    }
+
+    /**
+     * A small upload without a host synchronisation: src is copied into a pinned slot (so the caller may reuse it at
+     * once) and queued with cuMemcpyHtoDAsync on the stream, so the kernels or graph launched after it see it (stream
+     * order); an event recorded behind the copy says when the slot may be written again. A token's step thus costs
+     * its uploads, one graph launch and the one read that waits for the result.
+     */
+    private void uploadSmall(DevPtr dst, MemorySegment src, long bytes, String what) {
+        if (small == null) {
+            Pointer p = new Pointer();
+            Cu.call("cuMemAllocHost(small uploads, " + SMALL * SLOTS + " bytes)", () -> JCudaDriver.cuMemAllocHost(p, (long) SMALL * SLOTS));
+            smallPinned = p;
+            small = p.getByteBuffer(0, (long) SMALL * SLOTS).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < SLOTS; i++) {
+                CUevent e = new CUevent();
+                Cu.call("cuEventCreate(small upload " + i + ")", () -> JCudaDriver.cuEventCreate(e, CUevent_flags.CU_EVENT_DISABLE_TIMING));
+                slotDone[i] = e;
+            }
+        }
+        int i = nextSlot;
+        nextSlot = (i + 1) % SLOTS;
+        if (slotUsed[i]) Cu.call("cuEventSynchronize(small upload slot " + i + ")", () -> JCudaDriver.cuEventSynchronize(slotDone[i]));
+        MemorySegment.ofBuffer(small).asSlice((long) i * SMALL, bytes).copyFrom(src.asSlice(0, bytes));
+        Pointer from = smallPinned.withByteOffset((long) i * SMALL);
+        Ptr d = ptr(dst);
+        Cu.call("cuMemcpyHtoDAsync(" + what + ", " + bytes + " bytes)", () -> JCudaDriver.cuMemcpyHtoDAsync(d, from, bytes, stream));
+        Cu.call("cuEventRecord(small upload slot " + i + ")", () -> JCudaDriver.cuEventRecord(slotDone[i], stream));
+        slotUsed[i] = true;
     }
 
     @Override
@@ -283,6 +326,8 @@ final class GpuDriver implements CudaDriver {
         for (Ptr p : allocations.values()) attempt(errors, () -> Cu.call("cuMemFree", () -> JCudaDriver.cuMemFree(p)));
         allocations.clear();
         if (pinned != null) attempt(errors, () -> Cu.call("cuMemFreeHost(staging)", () -> JCudaDriver.cuMemFreeHost(pinned)));
+        for (CUevent e : slotDone) if (e != null) attempt(errors, () -> Cu.call("cuEventDestroy", () -> JCudaDriver.cuEventDestroy(e)));
+        if (smallPinned != null) attempt(errors, () -> Cu.call("cuMemFreeHost(small uploads)", () -> JCudaDriver.cuMemFreeHost(smallPinned)));
         attempt(errors, () -> Cu.call("cuStreamDestroy", () -> JCudaDriver.cuStreamDestroy(stream)));
         attempt(errors, () -> Cu.call("cuDevicePrimaryCtxRelease", () -> JCudaDriver.cuDevicePrimaryCtxRelease(cuDevice)));
         if (!errors.isEmpty()) {

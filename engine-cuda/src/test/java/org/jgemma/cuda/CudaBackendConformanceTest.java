@@ -69,6 +69,40 @@ class CudaBackendConformanceTest extends BackendConformanceTest {
         return download(b, out, n * rows);
     }
 
+    /**
+     * Each fused kernel against the plain CUDA kernels it replaces, composed as the Backend SPI's default methods
+     * compose them: equal bit for bit on the host driver (the same arithmetic in the same order; g++ builds with
+     * -ffp-contract=off), within 1e-6 of the output's rms on a GPU (nvcc may contract a multiply-add differently).
+     */
+    @Test
+    void fusedKernelsEqualTheComposedPlainKernels() {
+        double tol = "host".equals(((CudaBackend) backend).driverKind()) ? 0 : 1e-6;
+        int dim = 1152, rows = 3;  // gemma3 1B's width
+        GgufTensorInfo post = TestWeights.random("post", GgmlType.F32, 1, dim, 1), next = TestWeights.random("next", GgmlType.F32, 1, dim, 2);
+        float[] a = TestWeights.gaussian(rows * dim, 3.0, 3), x = TestWeights.gaussian(rows * dim, 10.0, 4);
+        float[][] f = runNormAddNorm(backend, post, next, a, x, rows, dim, true, true);
+        float[][] c = runNormAddNorm(backend, post, next, a, x, rows, dim, true, false);
+        for (int i = 0; i < 3; i++) assertClose(c[i], f[i], tol, "rmsNormAddNorm output " + i);
+        for (GgmlType[] t : new GgmlType[][] {{GgmlType.Q4_K, GgmlType.Q4_K}, {GgmlType.Q8_0, GgmlType.Q6_K}, {GgmlType.Q5_0, GgmlType.Q4_1}}) {
+            GgufTensorInfo g = TestWeights.random("gate", t[0], 40, 2304, 5), u = TestWeights.random("up", t[1], 40, 2304, 6);
+            for (int n : new int[] {1, 3, 8}) {
+                float[] in = TestWeights.gaussian(n * 2304, 1.0, 7 + n);
+                assertClose(runMatmulGeglu(backend, g, u, in, n, 40, false), runMatmulGeglu(backend, g, u, in, n, 40, true), tol,
+                        "matmulGeglu " + t[0] + "," + t[1] + " n=" + n);
+            }
+        }
+        for (int hd : new int[] {128, 256}) {
+            int[] pos = {40, 41};
+            float[][] fq = runQkNormRope(backend, 2, hd, 8, 4, 64, pos, true, true), cq = runQkNormRope(backend, 2, hd, 8, 4, 64, pos, true, false);
+            for (int i = 0; i < 3; i++) assertClose(cq[i], fq[i], tol, "qkNormRopeAppend head_dim " + hd + " output " + i);
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual, double tol, String what) {
+        if (tol == 0) assertArrayEquals(expected, actual, 0f, what + ": fused != composed");
+        else assertTrue(relError(actual, expected) <= tol, () -> what + ": error " + relError(actual, expected));
+    }
+
     @Test
     void rmsNormAndEmbedRealWidths() {
         for (int dim : N_EMBD) {

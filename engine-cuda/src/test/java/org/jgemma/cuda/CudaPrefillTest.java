@@ -220,7 +220,7 @@ class CudaPrefillTest {
         }
         List<String> names = d.launches.stream().map(RecordingDriver.Launched::kernel).toList();
         assertEquals(List.of("quantize_q8_1", "mul_mv_q4_k_f32_nc8", "quantize_q8_1", "mul_mm_q_f32", "mul_mm_f_f32",
-                "flash_attn_split_f16", "flash_attn_combine_f32", "flash_attn_tile_f16"), names);  // 36 blocks ≥ 2 x 16 SMs: no split
+                "flash_attn_split_f16", "flash_attn_combine_q8_f32", "flash_attn_tile_f16"), names);  // 36 blocks ≥ 2 x 16 SMs: no split
         int[] mm = d.launches.get(3).dims();
         assertEquals("[2, 3, 1, 32, 4, 1]", Arrays.toString(mm), "100 rows / 64, 129 tokens / 64 (grid), 32 x 4 threads");
         int[] fa = d.launches.get(7).dims();

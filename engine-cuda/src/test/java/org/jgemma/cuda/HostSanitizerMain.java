@@ -15,7 +15,8 @@ import org.jgemma.model.Gemma3Model;
 /**
  * Runs in a JVM started by {@link HostSanitizerTest} with libasan preloaded and the AddressSanitizer/UBSan build of
  * the kernels: {@code ops} launches every kernel (each weight type's mat-vec widths, tiled mat-mat and get_rows, norm,
- * rope, KV append, the attention kernels (decode, query-tile, non-causal), the element-wise ones, argmax) on small shapes checked against the reference, then
+ * rope, KV append, the attention kernels (decode, query-tile, non-causal), the element-wise ones, argmax, the fused
+ * mat-vecs at every width, the fused norms) on small shapes checked against the reference, then
  * a recorded and replayed decode of the tiny model; {@code overflow} and {@code misaligned} make a kernel read past
  * an allocation / load a float2 from a 4-byte aligned address, which the sanitizers must stop.
  */
@@ -65,6 +66,10 @@ public final class HostSanitizerMain {
         }
         float[] gate = TestWeights.gaussian(1000, 2.0, 6), up = TestWeights.gaussian(1000, 1.0, 7);
         check("geglu/add/softcap/copy/argmax", elementwise(b, gate, up), elementwise(ref, gate, up), BackendConformanceTest.GEGLU_BUDGET);
+        for (int cols : new int[] {8, 7}) {  // the fused mat-vecs at every column width (8; 4 + 2 + 1)
+            check("matmul3 + matmulGeglu n=" + cols, fusedMatmuls(b, cols), fusedMatmuls(ref, cols), 2 * 5e-2 + BackendConformanceTest.GEGLU_BUDGET);
+        }
+        check("qkNormRopeAppend + attention, rmsNormAddNorm", fusedNorms(b), fusedNorms(ref), BackendConformanceTest.ATTENTION_BUDGET);
         ref.close();
 
         Gemma3Model m = Gemma3Model.load(TinyVariants.of("q4_k_m", 6, 1024), b, 16);
@@ -147,6 +152,54 @@ public final class HostSanitizerMain {
         System.arraycopy(res, gate.length, out, 0, gate.length);
         out[gate.length] = r[1];
         return out;
+    }
+
+    /** matmul3 (Q4_K, Q5_0, Q6_K rows of 512) and matmulGeglu (Q4_K gate, Q8_0 up) on n columns; the outputs concatenated. */
+    private static float[] fusedMatmuls(Backend b, int n) {
+        GgmlType[] types = {GgmlType.Q4_K, GgmlType.Q5_0, GgmlType.Q6_K, GgmlType.Q8_0};
+        int[] rows = {20, 24, 28, 20};
+        Weight[] w = new Weight[4];
+        for (int i = 0; i < 4; i++) w[i] = b.upload(TestWeights.random("w" + i, types[i], rows[i], 512, 60 + i));
+        float[] x = TestWeights.gaussian(n * 512, 1.0, 61);
+        Buffer xb = b.allocate(x.length, "x");
+        b.write(xb, 0, x, 0, x.length);
+        Buffer[] o = new Buffer[5];
+        for (int i = 0; i < 5; i++) o[i] = b.allocate((long) n * 32, "o" + i);
+        b.matmul3(w[0], w[1], w[2], xb, n, o[0], o[1], o[2]);
+        b.matmulGeglu(w[0], w[3], xb, n, o[3], o[4]);
+        float[] r = new float[n * (20 + 24 + 28 + 20)];
+        int off = 0;
+        for (int i = 0; i < 4; i++) {
+            System.arraycopy(read(b, o[i], n * rows[i]), 0, r, off, n * rows[i]);
+            off += n * rows[i];
+        }
+        return r;
+    }
+
+    /** qkNormRopeAppend (head_dim 128, GQA 2) then attention over the cache, and rmsNormAddNorm; outputs concatenated. */
+    private static float[] fusedNorms(Backend b) {
+        int n = 3, hd = 128, nHead = 4, nKv = 2;
+        Weight qn = b.upload(TestWeights.random("qn", GgmlType.F32, 1, hd, 70)), kn = b.upload(TestWeights.random("kn", GgmlType.F32, 1, hd, 71));
+        Buffer q = b.allocate((long) n * nHead * hd, "q"), k = b.allocate((long) n * nKv * hd, "k"), v = b.allocate((long) n * nKv * hd, "v");
+        b.write(q, 0, TestWeights.gaussian(n * nHead * hd, 2.0, 72), 0, n * nHead * hd);
+        b.write(k, 0, TestWeights.gaussian(n * nKv * hd, 2.0, 73), 0, n * nKv * hd);
+        b.write(v, 0, TestWeights.gaussian(n * nKv * hd, 1.0, 74), 0, n * nKv * hd);
+        IntBuffer pos = b.allocateInts(n, "pos");
+        b.writeInts(pos, new int[] {0, 1, 2}, n);
+        KvBuffer kv = b.allocateKv(8, nKv * hd, "kv");
+        b.qkNormRopeAppend(q, k, v, qn, kn, n, nHead, nKv, hd, 1e-6f, pos, 10000f, 1f, kv);
+        Buffer out = b.allocate((long) n * nHead * hd, "out");
+        b.attention(q, kv, n, pos, nHead, nKv, hd, 0, 0.1f, out);
+        int dim = 256;
+        Weight pw = b.upload(TestWeights.random("post", GgmlType.F32, 1, dim, 75)), nw = b.upload(TestWeights.random("next", GgmlType.F32, 1, dim, 76));
+        Buffer a = b.allocate(2L * dim, "a"), x = b.allocate(2L * dim, "x"), h = b.allocate(2L * dim, "h");
+        b.write(a, 0, TestWeights.gaussian(2 * dim, 3.0, 77), 0, 2 * dim);
+        b.write(x, 0, TestWeights.gaussian(2 * dim, 3.0, 78), 0, 2 * dim);
+        b.rmsNormAddNorm(a, pw, x, nw, 2, dim, 1e-6f, h);
+        float[] r = new float[n * nHead * hd + 2 * dim];
+        System.arraycopy(read(b, out, n * nHead * hd), 0, r, 0, n * nHead * hd);
+        System.arraycopy(read(b, h, 2 * dim), 0, r, n * nHead * hd, 2 * dim);
+        return r;
     }
 
     private static float[] read(Backend b, Buffer buf, int n) {

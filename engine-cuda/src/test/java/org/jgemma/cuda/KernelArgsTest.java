@@ -51,6 +51,18 @@ class KernelArgsTest {
             b.softcap(x, 100, 30f);
             b.copy(x, 3, x, 200, 100);
             b.argmax(x, 2, 1000, pos);
+            b.rmsNorm(x, b.upload(TestWeights.random("n100", GgmlType.F32, 1, 100, 2)), 4, 100, 1e-6f, x);  // not whole q8_1 blocks
+            // the fused ops: mul_mv3 / geglu with 8, then 4 + 2 + 1 columns
+            Weight q4 = b.upload(TestWeights.random("wq", GgmlType.Q4_K, 8, 256, 3)), q6 = b.upload(TestWeights.random("wv", GgmlType.Q6_K, 8, 256, 4));
+            Buffer in = b.allocate(8 * 256, "in"), o1 = b.allocate(8 * 8, "o1"), o2 = b.allocate(8 * 8, "o2"), o3 = b.allocate(8 * 8, "o3");
+            for (int n : new int[] {8, 7}) {
+                b.matmul3(q4, q4, q6, in, n, o1, o2, o3);
+                b.matmulGeglu(q4, q6, in, n, o1, o2);
+            }
+            Weight hn = b.upload(TestWeights.random("hn", GgmlType.F32, 1, 128, 5));
+            b.qkNormRopeAppend(x, k, v, hn, hn, 4, 4, 2, 128, 1e-6f, pos, 1e4f, 1f, kv);
+            Buffer a = b.allocate(4 * 128, "a"), h = b.allocate(4 * 128, "h");
+            b.rmsNormAddNorm(a, hn, v, hn, 4, 128, 1e-6f, h);
         }
         Map<String, KernelArgs.Signature> sigs = Ptx.signatures();
         TreeSet<String> launched = new TreeSet<>();

@@ -23,8 +23,8 @@ class PtxTest {
     void everyLaunchedKernelIsInTheCommittedPtx() {
         Map<String, String> entries = Ptx.entries();
         for (String name : Kernels.names()) assertTrue(entries.containsKey(name), () -> "no PTX entry for kernel " + name);
-        assertEquals(17 + 13 * 5, Kernels.names().size(),
-                "12 op kernels + 5 prefill kernels (mat-mat q, q2_k, f; query-tile attention and its combine) + (get_rows + 4 mat-vec widths) x 13 weight types");
+        assertEquals(21 + 2 * 4 + 13 * 5, Kernels.names().size(), "16 op kernels + 5 prefill kernels (mat-mat q, q2_k, f;"
+                + " query-tile attention and its combine) + the 2 fused mat-vecs x 4 widths + (get_rows + 4 mat-vec widths) x 13 weight types");
     }
 
     @Test
@@ -38,7 +38,8 @@ class PtxTest {
             assertTrue(text.contains(".address_size 64"), () -> m + ".ptx is not 64-bit");
             total += image.length;
         }
-        assertTrue(total < 1_500_000, "PTX total " + total + " bytes");
+        // the fused mat-vecs (mul_mv_fused.ptx: a switch over the 10 block types in each of 4 widths) take 0.8 MB of it
+        assertTrue(total < 2_000_000, "PTX total " + total + " bytes");
     }
 
     @Test
