@@ -121,16 +121,6 @@ static __device__ __forceinline__ float combine_splits(const float *__restrict__
     return num / den;
 }
 
-// Launch: grid (n_head, n), block D. out: [n][n_head][D] = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·S_s (the prompt
-// chunks' split attention, PrefillOps; the decode step uses flash_attn_combine_q8_f32 below).
-extern "C" __global__ void flash_attn_combine_f32(const float *__restrict__ part_acc, const float2 *__restrict__ part_ms,
-                                                  int nsplit, int D, float *__restrict__ out) {
-    const int h = blockIdx.x, t = blockIdx.y, n_head = gridDim.x, i = threadIdx.x;
-    if (i >= D) return;
-    const long long base = ((long long) t * n_head + h) * nsplit;
-    out[((long long) t * n_head + h) * D + i] = combine_splits(part_acc, part_ms, base, nsplit, D, i);
-}
-
 // The combine: out [n][n_head][D] = Σ_s e^(m_s − M)·acc_s / Σ_s e^(m_s − M)·S_s, with the q8_1 quantization of out folded
 // in (the O projection then skips its quantize launch): each warp of the block owns 32 consecutive elements of the row
 // (D is a multiple of 64), one q8_1 block. qs: int8 [n][n_head·D]; ds: float2 [n][n_head·D/32].

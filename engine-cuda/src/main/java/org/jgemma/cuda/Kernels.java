@@ -16,7 +16,7 @@ import org.jgemma.ggml.GgmlType;
 final class Kernels {
     static final String QUANTIZE = "quantize_q8_1", RMS_NORM = "rms_norm_f32", ROPE = "rope_neox_f32",
             GEGLU = "geglu_f32", ADD = "add_f32", SOFTCAP = "softcap_f32", COPY = "copy_f32",
-            KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16", FA_COMBINE = "flash_attn_combine_f32",
+            KV_APPEND = "kv_append_f16", FA_SPLIT = "flash_attn_split_f16",
             ARGMAX = "argmax_f32", ATTN_NON_CAUSAL = "attn_non_causal_f16";
     /** The fused kernels of the decode step (FusedOps; rms_norm.cu, qk_norm_rope_kv.cu, flash_attn_ext_f16.cu). */
     static final String RMS_NORM_Q8 = "rms_norm_q8_f32", NORM_ADD_NORM = "rms_norm_add_norm_q8_f32",
@@ -59,7 +59,7 @@ final class Kernels {
 
     static List<String> names() {
         List<String> n = new ArrayList<>(List.of(QUANTIZE, RMS_NORM, ROPE, GEGLU, ADD, SOFTCAP, COPY, KV_APPEND, FA_SPLIT,
-                FA_COMBINE, ARGMAX, ATTN_NON_CAUSAL, MUL_MM_Q, MUL_MM_Q2_K, MUL_MM_F, FA_TILE, FA_TILE_COMBINE,
+                ARGMAX, ATTN_NON_CAUSAL, MUL_MM_Q, MUL_MM_Q2_K, MUL_MM_F, FA_TILE, FA_TILE_COMBINE,
                 RMS_NORM_Q8, NORM_ADD_NORM, QK_NORM_ROPE_KV, FA_COMBINE_Q8));
         for (int c : Launch.MV_COLUMNS) {
             n.add(mulMv3(c));

@@ -23,7 +23,7 @@ class PtxTest {
     void everyLaunchedKernelIsInTheCommittedPtx() {
         Map<String, String> entries = Ptx.entries();
         for (String name : Kernels.names()) assertTrue(entries.containsKey(name), () -> "no PTX entry for kernel " + name);
-        assertEquals(21 + 2 * 4 + 13 * 5, Kernels.names().size(), "16 op kernels + 5 prefill kernels (mat-mat q, q2_k, f;"
+        assertEquals(20 + 2 * 4 + 13 * 5, Kernels.names().size(), "15 op kernels + 5 prefill kernels (mat-mat q, q2_k, f;"
                 + " query-tile attention and its combine) + the 2 fused mat-vecs x 4 widths + (get_rows + 4 mat-vec widths) x 13 weight types");
     }
 
