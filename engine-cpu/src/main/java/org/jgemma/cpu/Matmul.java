@@ -29,6 +29,8 @@ final class Matmul implements WorkerPool.Task {
      * memory, serve all of them from the cache.
      */
     static final int TILE_MIN_TOKENS = 9;
+    /** Whether the native int8 kernels loaded ({@link NativeKernels}); per type, {@link NativeKernels#supports}. */
+    static final boolean NATIVE = NativeKernels.supports(GgmlType.Q8_0);
     private static final VectorSpecies<Float> F = VectorShapes.F;
     private static final int FL = F.length();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(QuantDot.LE);
@@ -164,6 +166,7 @@ final class Matmul implements WorkerPool.Task {
                 quantizeTask.set(acts, x, n, k);
                 pool.run(quantizeTask);
             }
+            if (NATIVE) NativeKernels.toBytes(acts, n, k);
             cachedX[ki] = x;
             cachedVersion[ki] = xVersion;
             cachedN[ki] = n;
@@ -217,7 +220,9 @@ final class Matmul implements WorkerPool.Task {
         long rb = w.rowBytes();
         GgmlType t = w.type();
         int k = this.k, n = this.n;
-        if (n == 1) {
+        if (NATIVE && NativeKernels.supports(t)) { // every token row by the same native code: batch-invariant too
+            NativeKernels.rows(t, seg, rb, r0, r1, acts, k, n, out, (int) w.rows());
+        } else if (n == 1) {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);
         } else {
             // several tokens (a decode step of several sequences): the row is read from memory once for all of them;

@@ -22,6 +22,14 @@ final class Q8Activations {
     /** Q8_K only: [rows][cols/16] sums of each 16 quantized values. */
     final int[] bsums;
 
+    /** The int8 copy of {@link #q} the native kernels read (NativeKernels.toBytes), allocated on first use. */
+    private byte[] bytes;
+
+    byte[] bytes() {
+        if (bytes == null) bytes = new byte[q.length];
+        return bytes;
+    }
+
     Q8Activations(int maxRows, int maxCols) {
         q = new short[maxRows * maxCols];
         d = new float[maxRows * (maxCols / 32 + 1)];

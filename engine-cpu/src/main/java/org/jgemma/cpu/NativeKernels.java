@@ -1,0 +1,137 @@
+package org.jgemma.cpu;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.EnumMap;
+import java.util.Map;
+
+import org.jgemma.ggml.GgmlType;
+
+/**
+ * The native int8 mat-vec kernels (src/main/c/jgemma_cpu.c: ggml's AVX2 block loops, built by build-native.sh during
+ * the Maven build into {@code org/jgemma/cpu/native/linux-x86_64/}), bound through java.lang.foreign. Used by
+ * {@link Matmul}'s decode path for Q8_0, Q4_0, Q5_0, Q4_K and Q6_K weights where the library loaded and the CPU has
+ * AVX2, FMA and F16C; everywhere else (another OS or architecture, a JVM without native access, the library not built,
+ * {@code -Djgemma.cpu.native=false}) the Vector API kernels ({@link QuantDot}, {@link QuantDotPair}) run. Why: the Vector
+ * API has no unsigned-by-signed byte multiply-add (AVX2's vpmaddubsw), and its 16-bit formulation takes about twice
+ * the instructions per block (README, "Speed").
+ *
+ * <p>The calls are {@code critical} downcalls: the activation and output arrays are passed as heap segments without
+ * copying, and the kernels neither block nor call back. Every argument is checked here against the arrays' and the
+ * weight segment's sizes before the call, so a wrong size is an exception in Java, not a read out of bounds in C.
+ */
+final class NativeKernels {
+    private NativeKernels() {}
+
+    static final String RESOURCE = "/org/jgemma/cpu/native/linux-x86_64/libjgemma_cpu.so";
+
+    private static final Map<GgmlType, MethodHandle> KERNELS = new EnumMap<>(GgmlType.class);
+    /** Why the native kernels are not used (null when they are). */
+    private static final String UNAVAILABLE;
+
+    static {
+        String why = null;
+        if (!Boolean.parseBoolean(System.getProperty("jgemma.cpu.native", "true"))) {
+            why = "switched off (-Djgemma.cpu.native=false)";
+        } else if (!System.getProperty("os.name", "").startsWith("Linux") || !System.getProperty("os.arch", "").equals("amd64")) {
+            why = "built for x86-64 Linux only (this is " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ")";
+        } else {
+            try {
+                why = load();
+            } catch (Throwable t) { // an IllegalCallerException without native access, a LinkageError, an I/O error
+                why = "failed to load: " + t;
+                KERNELS.clear();
+            }
+        }
+        UNAVAILABLE = why;
+    }
+
+    private static String load() throws Throwable {
+        Path file;
+        String explicit = System.getProperty("jgemma.cpu.native.lib");
+        if (explicit != null && !explicit.isBlank()) {
+            file = Path.of(explicit);
+        } else {
+            try (InputStream in = NativeKernels.class.getResourceAsStream(RESOURCE)) {
+                if (in == null) return "not built (engine-cpu builds it with a C compiler on x86-64 Linux: src/main/c/build-native.sh)";
+                file = Files.createTempFile("jgemma_cpu", ".so");
+                file.toFile().deleteOnExit();
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            } catch (IOException e) {
+                return "could not be extracted: " + e;
+            }
+        }
+        Linker linker = Linker.nativeLinker();
+        SymbolLookup lib = SymbolLookup.libraryLookup(file, Arena.global());
+        MethodHandle supported = linker.downcallHandle(lib.find("jg_cpu_supported").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        if ((int) supported.invokeExact() == 0) return "this CPU lacks AVX2, FMA or F16C";
+        MethodHandle abi = linker.downcallHandle(lib.find("jg_abi_version").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        int version = (int) abi.invokeExact();
+        if (version != 1) return "library ABI " + version + ", expected 1";
+        var P = ValueLayout.ADDRESS;
+        var I = ValueLayout.JAVA_INT;
+        FunctionDescriptor fd = FunctionDescriptor.ofVoid(P, ValueLayout.JAVA_LONG, I, I, P, P, P, I, I, P, I);
+        Linker.Option critical = Linker.Option.critical(true);
+        for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
+            String sym = "jg_" + t.name().toLowerCase().replace("_k", "_K"); // jg_q8_0 ... jg_q4_K, jg_q6_K
+            KERNELS.put(t, linker.downcallHandle(lib.find(sym).orElseThrow(() -> new IllegalStateException("no symbol " + sym)), fd, critical));
+        }
+        return null;
+    }
+
+    /** Whether the native kernel for {@code type} runs here. */
+    static boolean supports(GgmlType type) {
+        return UNAVAILABLE == null && KERNELS.containsKey(type);
+    }
+
+    /** One line for diagnostics. */
+    static String describe() {
+        return UNAVAILABLE == null ? "native int8 kernels (AVX2): " + KERNELS.keySet() : "native int8 kernels off: " + UNAVAILABLE;
+    }
+
+    /** Int8 copies of the activations' quants: the kernels read bytes (the Java kernels read the widened shorts). */
+    static void toBytes(Q8Activations a, int n, int k) {
+        short[] q = a.q;
+        byte[] b = a.bytes();
+        for (int i = 0, e = n * k; i < e; i++) b[i] = (byte) q[i];
+    }
+
+    /**
+     * {@code out[t * ldo + r] = dot(row r of w, activation row t)} for r in [r0, r1), t in [0, n): the native twin of
+     * {@link QuantDot#dot} (a's int8 copy made by {@link #toBytes}).
+     */
+    static void rows(GgmlType type, MemorySegment w, long rowBytes, int r0, int r1, Q8Activations a, int k, int n, float[] out, int ldo) {
+        MethodHandle h = KERNELS.get(type);
+        if (h == null) throw new IllegalStateException("no native kernel for " + type);
+        int blockCols = type.blockSize; // 32 or 256
+        if (k <= 0 || k % blockCols != 0) throw new IllegalArgumentException(type + ": " + k + " columns is not a multiple of " + blockCols);
+        if (r0 < 0 || r1 < r0 || n < 1) throw new IllegalArgumentException("rows [" + r0 + ", " + r1 + ") x " + n);
+        if (rowBytes != type.byteSize(k) || w.byteSize() < rowBytes * r1) {
+            throw new IllegalArgumentException(type + ": " + r1 + " rows of " + rowBytes + " bytes exceed the weight's " + w.byteSize());
+        }
+        long qNeed = (long) n * k;
+        long dNeed = (long) n * (k / (type.blockSize == 256 ? 256 : 32));
+        long bsNeed = type.blockSize == 256 ? (long) n * (k / 16) : 0;
+        if (a.bytes().length < qNeed || a.d.length < dNeed || a.bsums.length < bsNeed || (long) (n - 1) * ldo + r1 > out.length || ldo < r1) {
+            throw new IllegalArgumentException("activation or output arrays too small for " + n + " x " + k);
+        }
+        try {
+            h.invokeExact(w, rowBytes, r0, r1, MemorySegment.ofArray(a.bytes()), MemorySegment.ofArray(a.d),
+                    MemorySegment.ofArray(a.bsums), k, n, MemorySegment.ofArray(out), ldo);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+}

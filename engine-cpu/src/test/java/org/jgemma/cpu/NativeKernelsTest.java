@@ -1,0 +1,114 @@
+package org.jgemma.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import org.jgemma.backend.TestWeights;
+import org.jgemma.ggml.GgmlType;
+import org.jgemma.gguf.GgufTensorInfo;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The native int8 kernels (ggml's AVX2 loops, src/main/c/jgemma_cpu.c) against the scalar reference
+ * {@link QuantDotReference} (the same limit as QuantKernelTest's fast-vs-reference check: same integer sums, another
+ * float order), for every type they cover, widths of odd and even block counts, and 1 to 8 activation rows; each
+ * column of a several-row call bit-identical to the same row alone (a sequence's logits do not depend on its batch).
+ * Run by the default surefire execution (native on where it loads) and by the {@code java-kernels} one
+ * ({@code -Djgemma.cpu.native=false}), where only the switch itself is checked.
+ */
+class NativeKernelsTest {
+    static Stream<GgmlType> nativeTypes() {
+        return Stream.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K);
+    }
+
+    private static boolean switchedOff() {
+        return !Boolean.parseBoolean(System.getProperty("jgemma.cpu.native", "true"));
+    }
+
+    @Test
+    void loadedWhereBuiltAndSwitchable() throws Exception {
+        System.err.println("NativeKernelsTest: " + NativeKernels.describe());
+        if (switchedOff()) {
+            assertFalse(NativeKernels.supports(GgmlType.Q8_0));
+            assertTrue(NativeKernels.describe().contains("-Djgemma.cpu.native=false"), NativeKernels.describe());
+            return;
+        }
+        boolean x86Linux = System.getProperty("os.name", "").startsWith("Linux") && System.getProperty("os.arch", "").equals("amd64");
+        boolean avx2 = x86Linux && Files.readString(Path.of("/proc/cpuinfo")).contains(" avx2");
+        boolean built = NativeKernels.class.getResource(NativeKernels.RESOURCE) != null;
+        // CI builds the library (it installs the C compiler): there, a machine with AVX2 must use it, not fall back quietly
+        if ("true".equals(System.getenv("CI")) && avx2) assertTrue(built, "CI: the native library was not built");
+        if (built && avx2) assertTrue(NativeKernels.supports(GgmlType.Q8_0), NativeKernels.describe());
+        assumeTrue(NativeKernels.supports(GgmlType.Q8_0), "native kernels not in use here: " + NativeKernels.describe());
+    }
+
+    @ParameterizedTest
+    @MethodSource("nativeTypes")
+    void matchTheReferenceAndEachColumnIsItsOwn(GgmlType type) {
+        assumeTrue(NativeKernels.supports(type), "native kernels not in use here: " + NativeKernels.describe());
+        int[] widths = type.blockSize == 256 ? new int[] {256, 512, 768, 2560} : new int[] {32, 96, 640, 1152};
+        for (int k : widths) {
+            int rows = 6, cols = 8;
+            GgufTensorInfo t = TestWeights.random("w", type, rows, k, 700 + k + type.id);
+            float[] x = TestWeights.gaussian(cols * k, 1.0, 800 + k);
+            x[3] = 0;
+            x[k + 1] = 30f; // an outlier: one large and many small quants in a block
+            Q8Activations a = new Q8Activations(cols, k);
+            a.kind = Q8Activations.kindFor(type);
+            ActivationQuant.quantize(a, x, 0, cols, k);
+            NativeKernels.toBytes(a, cols, k);
+            long rb = type.byteSize(k);
+            float[] all = new float[cols * rows];
+            NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, all, rows);
+            float[] wrow = new float[k];
+            for (int r = 0; r < rows; r++) {
+                org.jgemma.ggml.Dequantize.dequantizeRow(type, t.data(), rb * r, wrow, 0, k);
+                for (int c = 0; c < cols; c++) {
+                    double mag = 0;
+                    for (int i = 0; i < k; i++) mag += Math.abs(wrow[i] * x[c * k + i]);
+                    float ref = QuantDotReference.dot(type, t.data(), rb * r, a, c, k);
+                    float got = all[c * rows + r];
+                    assertEquals(ref, got, 1e-5 * mag + 1e-6, type + " k=" + k + " row " + r + " column " + c + ": native vs reference");
+                }
+            }
+            // one row range and one column at a time: the same floats, bit for bit
+            for (int c = 0; c < cols; c++) {
+                Q8Activations one = new Q8Activations(1, k);
+                one.kind = a.kind;
+                ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
+                NativeKernels.toBytes(one, 1, k);
+                float[] single = new float[rows];
+                NativeKernels.rows(type, t.data(), rb, 1, rows, one, k, 1, single, rows);
+                for (int r = 1; r < rows; r++) {
+                    assertEquals(Float.floatToRawIntBits(all[c * rows + r]), Float.floatToRawIntBits(single[r]),
+                            type + " k=" + k + " row " + r + " column " + c + ": in a batch of " + cols + " " + all[c * rows + r] + ", alone " + single[r]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void wrongSizesAreRefusedBeforeTheCall() {
+        assumeTrue(NativeKernels.supports(GgmlType.Q8_0), "native kernels not in use here: " + NativeKernels.describe());
+        int k = 64, rows = 4;
+        GgufTensorInfo t = TestWeights.random("w", GgmlType.Q8_0, rows, k, 1);
+        Q8Activations a = new Q8Activations(1, k);
+        a.kind = GgmlType.Q8_0;
+        ActivationQuant.quantize(a, TestWeights.gaussian(k, 1.0, 2), 0, 1, k);
+        long rb = GgmlType.Q8_0.byteSize(k);
+        float[] out = new float[rows];
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(GgmlType.Q8_0, t.data(), rb, 0, rows + 1, a, k, 1, out, rows + 1));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(GgmlType.Q8_0, t.data(), rb, 0, rows, a, k, 2, out, rows));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(GgmlType.Q8_0, t.data(), rb, 0, rows, a, k, 1, new float[rows - 1], rows));
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(GgmlType.Q8_0, t.data(), rb, 0, rows, a, 48, 1, out, rows));
+    }
+}
