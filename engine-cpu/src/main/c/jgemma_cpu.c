@@ -37,14 +37,6 @@ KERNEL static inline float hsum_float_8(__m256 x) {
     return _mm_cvtss_f32(res);
 }
 
-// signed x signed bytes, pairs summed twice, as float (ggml's mul_sum_i8_pairs_float without VNNI)
-KERNEL static inline __m256 mul_sum_i8_pairs_float(__m256i x, __m256i y) {
-    const __m256i ax = _mm256_sign_epi8(x, x);
-    const __m256i sy = _mm256_sign_epi8(y, x);
-    const __m256i dot = _mm256_maddubs_epi16(ax, sy);
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_set1_epi16(1), dot));
-}
-
 KERNEL static inline __m256i bytes_from_nibbles_32(const uint8_t *rsi) {
     const __m128i tmp = _mm_loadu_si128((const __m128i *) rsi);
     const __m256i bytes = _mm256_insertf128_si256(_mm256_castsi128_si256(tmp), _mm_srli_epi16(tmp, 4), 1);
@@ -61,75 +53,56 @@ KERNEL static inline __m256i bytes_from_bits_32(const uint8_t *x) {
     return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
 }
 
-KERNEL void jg_q8_0(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                    const int32_t *bsums, int k, int n, float *out, int ldo) {
-    (void) bsums;
-    const int nb = k / 32;
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *x = w + rowBytes * r;
-        for (int t = 0; t < n; t++) {
-            const int8_t *y = q + (int64_t) t * k;
-            const float *dy = d + (int64_t) t * nb;
-            __m256 acc = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                const uint8_t *blk = x + 34 * b;
-                const __m256 dd = _mm256_set1_ps(h2f(blk) * dy[b]);
-                const __m256i qx = _mm256_loadu_si256((const __m256i *) (blk + 2));
-                const __m256i qy = _mm256_loadu_si256((const __m256i *) (y + 32 * b));
-                acc = _mm256_fmadd_ps(dd, mul_sum_i8_pairs_float(qx, qy), acc);
-            }
-            out[(int64_t) t * ldo + r] = hsum_float_8(acc);
-        }
-    }
+// The 32-weight block types (Q8_0 activations). A row is dotted with NC activation rows at once: each weight block
+// is loaded and decoded once (WEIGHTS), then every column does what ggml's single-row loop does with it (COLUMN:
+// sign, vpmaddubsw, vpmaddwd, convert, scale FMA into its own accumulator), so column t gets the same float
+// whatever NC is. NC is a constant at every call (1, 2 or 4), so the accumulators stay in registers.
+#define ROWS_32(NAME, BYTES, WEIGHTS)                                                                              \
+KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8_t *x, int nb, const int8_t *q,     \
+        const float *d, int k, int t0, const int NC, float *out, int ldo, int r) {                                  \
+    __m256 acc[4];                                                                                                  \
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();                              \
+    const __m256i ones = _mm256_set1_epi16(1);                                                                      \
+    for (int b = 0; b < nb; b++) {                                                                                  \
+        const uint8_t *blk = x + (BYTES) * b;                                                                       \
+        const float hd = h2f(blk);                                                                                  \
+        WEIGHTS                                                                                                     \
+        const __m256i ax = _mm256_sign_epi8(qx, qx);                                                                \
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {                                                      \
+            const int t = t0 + c;                                                                                   \
+            const __m256 dd = _mm256_set1_ps(hd * d[(int64_t) t * nb + b]);                                         \
+            const __m256i qy = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));                \
+            const __m256i dot = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(qy, qx));                                 \
+            acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, dot)), acc[c]);                 \
+        }                                                                                                           \
+    }                                                                                                               \
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]);  \
+}                                                                                                                   \
+KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
+                      const int32_t *bsums, int k, int n, float *out, int ldo) {                                    \
+    (void) bsums;                                                                                                   \
+    const int nb = k / 32;                                                                                          \
+    for (int r = r0; r < r1; r++) {                                                                                 \
+        const uint8_t *x = w + rowBytes * r;                                                                        \
+        int t = 0;                                                                                                  \
+        for (; t + 4 <= n; t += 4) NAME##_cols(x, nb, q, d, k, t, 4, out, ldo, r);                                  \
+        if (t + 2 <= n) { NAME##_cols(x, nb, q, d, k, t, 2, out, ldo, r); t += 2; }                                 \
+        if (t < n) NAME##_cols(x, nb, q, d, k, t, 1, out, ldo, r);                                                  \
+    }                                                                                                               \
 }
 
-KERNEL void jg_q4_0(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                    const int32_t *bsums, int k, int n, float *out, int ldo) {
-    (void) bsums;
-    const int nb = k / 32;
-    const __m256i off = _mm256_set1_epi8(8);
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *x = w + rowBytes * r;
-        for (int t = 0; t < n; t++) {
-            const int8_t *y = q + (int64_t) t * k;
-            const float *dy = d + (int64_t) t * nb;
-            __m256 acc = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                const uint8_t *blk = x + 18 * b;
-                const __m256 dd = _mm256_set1_ps(h2f(blk) * dy[b]);
-                const __m256i qx = _mm256_sub_epi8(bytes_from_nibbles_32(blk + 2), off);
-                const __m256i qy = _mm256_loadu_si256((const __m256i *) (y + 32 * b));
-                acc = _mm256_fmadd_ps(dd, mul_sum_i8_pairs_float(qx, qy), acc);
-            }
-            out[(int64_t) t * ldo + r] = hsum_float_8(acc);
-        }
-    }
-}
+// Q8_0: d (f16), qs[32]
+ROWS_32(q8_0, 34,
+        const __m256i qx = _mm256_loadu_si256((const __m256i *) (blk + 2));)
 
-KERNEL void jg_q5_0(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                    const int32_t *bsums, int k, int n, float *out, int ldo) {
-    (void) bsums;
-    const int nb = k / 32;
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *x = w + rowBytes * r;
-        for (int t = 0; t < n; t++) {
-            const int8_t *y = q + (int64_t) t * k;
-            const float *dy = d + (int64_t) t * nb;
-            __m256 acc = _mm256_setzero_ps();
-            for (int b = 0; b < nb; b++) {
-                const uint8_t *blk = x + 22 * b; // d (f16), qh (32 bits), qs[16]
-                const __m256 dd = _mm256_set1_ps(h2f(blk) * dy[b]);
-                __m256i qx = bytes_from_nibbles_32(blk + 6);
-                __m256i bxhi = bytes_from_bits_32(blk + 2);
-                bxhi = _mm256_andnot_si256(bxhi, _mm256_set1_epi8((char) 0xF0));
-                qx = _mm256_or_si256(qx, bxhi);
-                const __m256i qy = _mm256_loadu_si256((const __m256i *) (y + 32 * b));
-                acc = _mm256_fmadd_ps(dd, mul_sum_i8_pairs_float(qx, qy), acc);
-            }
-            out[(int64_t) t * ldo + r] = hsum_float_8(acc);
-        }
-    }
-}
+// Q4_0: d (f16), qs[16]: low nibbles are weights 0..15, high nibbles 16..31, minus 8
+ROWS_32(q4_0, 18,
+        const __m256i qx = _mm256_sub_epi8(bytes_from_nibbles_32(blk + 2), _mm256_set1_epi8(8));)
+
+// Q5_0: d (f16), qh (32 bits), qs[16]: the 5th bit from qh, minus 16 (ggml: andnot(bits, 0xF0) | nibble)
+ROWS_32(q5_0, 22,
+        const __m256i qx = _mm256_or_si256(bytes_from_nibbles_32(blk + 6),
+                _mm256_andnot_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8((char) 0xF0)));)
 
 static const uint8_t k_shuffle_k4[256] = {
      0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,

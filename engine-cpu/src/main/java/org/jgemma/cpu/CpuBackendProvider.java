@@ -27,7 +27,7 @@ public final class CpuBackendProvider implements BackendProvider {
         long memory = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
                 instanceof com.sun.management.OperatingSystemMXBean os ? os.getTotalMemorySize() : 0;
         return List.of(new DeviceInfo(0, "CPU (" + n + " cores)", memory,
-                "Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit"));
+                "Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit; " + NativeKernels.describe()));
     }
 
     @Override
