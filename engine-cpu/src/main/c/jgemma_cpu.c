@@ -115,57 +115,49 @@ static const uint8_t k_shuffle_k4[256] = {
     14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15
 };
 
-KERNEL void jg_q4_K(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                    const int32_t *bsums, int k, int n, float *out, int ldo) {
-    const int nb = k / 256;
+// The super-block types (Q8_K activations): one weight row x (nb super-blocks) with one activation row y (scales dy,
+// sums of 16 bs), ggml's vec_dot loop; ROWS_256 runs it over the rows and columns of a call.
+KERNEL static float q4_K_dot(const uint8_t *x, const int8_t *y, const float *dy, const int32_t *bs, int nb) {
     const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *x = w + rowBytes * r;
-        for (int t = 0; t < n; t++) {
-            const int8_t *y = q + (int64_t) t * k;
-            const float *dy = d + (int64_t) t * nb;
-            const int32_t *bs = bsums + (int64_t) t * (k / 16);
-            __m256 acc = _mm256_setzero_ps();
-            float accm = 0;
-            for (int i = 0; i < nb; i++) {
-                const uint8_t *blk = x + 144 * i; // d, dmin (f16), scales[12], qs[128]
-                const float dd = dy[i] * h2f(blk);
-                const float dmin = dy[i] * h2f(blk + 2);
-                uint32_t utmp[4];
-                memcpy(utmp, blk + 4, 12);
-                utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-                const uint32_t uaux = utmp[1] & kmask1;
-                utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-                utmp[2] = uaux;
-                utmp[0] &= kmask1;
-                const uint8_t *mins = (const uint8_t *) &utmp[2];
-                int32_t msum = 0;
-                for (int j = 0; j < 8; j++) msum += mins[j] * (bs[16 * i + 2 * j] + bs[16 * i + 2 * j + 1]);
-                accm += dmin * (float) msum;
-                const __m256i mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32((int) utmp[3], (int) utmp[2], (int) utmp[1], (int) utmp[0]));
-                const __m128i sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
-                const __m256i scales = _mm256_insertf128_si256(_mm256_castsi128_si256(sc128), sc128, 1);
-                const uint8_t *q4 = blk + 16;
-                const int8_t *q8 = y + 256 * i;
-                __m256i sumi = _mm256_setzero_si256();
-                for (int j = 0; j < 4; j++) {
-                    const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j));
-                    const __m256i scale_h = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j + 1));
-                    const __m256i q4bits = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
-                    const __m256i q4l = _mm256_and_si256(q4bits, m4);
-                    const __m256i q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
-                    const __m256i q8l = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-                    __m256i p16l = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(q4l, q8l));
-                    const __m256i q8h = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-                    __m256i p16h = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(q4h, q8h));
-                    sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16l, p16h));
-                }
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
-            }
-            out[(int64_t) t * ldo + r] = hsum_float_8(acc) - accm;
+    __m256 acc = _mm256_setzero_ps();
+    float accm = 0;
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *blk = x + 144 * i; // d, dmin (f16), scales[12], qs[128]
+        const float dd = dy[i] * h2f(blk);
+        const float dmin = dy[i] * h2f(blk + 2);
+        uint32_t utmp[4];
+        memcpy(utmp, blk + 4, 12);
+        utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+        const uint32_t uaux = utmp[1] & kmask1;
+        utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+        utmp[2] = uaux;
+        utmp[0] &= kmask1;
+        const uint8_t *mins = (const uint8_t *) &utmp[2];
+        int32_t msum = 0;
+        for (int j = 0; j < 8; j++) msum += mins[j] * (bs[16 * i + 2 * j] + bs[16 * i + 2 * j + 1]);
+        accm += dmin * (float) msum;
+        const __m256i mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32((int) utmp[3], (int) utmp[2], (int) utmp[1], (int) utmp[0]));
+        const __m128i sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
+        const __m256i scales = _mm256_insertf128_si256(_mm256_castsi128_si256(sc128), sc128, 1);
+        const uint8_t *q4 = blk + 16;
+        const int8_t *q8 = y + 256 * i;
+        __m256i sumi = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j));
+            const __m256i scale_h = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j + 1));
+            const __m256i q4bits = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
+            const __m256i q4l = _mm256_and_si256(q4bits, m4);
+            const __m256i q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
+            const __m256i q8l = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
+            __m256i p16l = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(q4l, q8l));
+            const __m256i q8h = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
+            __m256i p16h = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(q4h, q8h));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16l, p16h));
         }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
     }
+    return hsum_float_8(acc) - accm;
 }
 
 static const uint8_t k_shuffle_q6[128] = {
@@ -179,65 +171,70 @@ static const uint8_t k_shuffle_q6[128] = {
     14,14,14,14,14,14,14,14,15,15,15,15,15,15,15,15
 };
 
-KERNEL void jg_q6_K(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                    const int32_t *bsums, int k, int n, float *out, int ldo) {
-    const int nb = k / 256;
+KERNEL static float q6_K_dot(const uint8_t *x, const int8_t *y, const float *dy, const int32_t *bs, int nb) {
     const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *x = w + rowBytes * r;
-        for (int t = 0; t < n; t++) {
-            const int8_t *y = q + (int64_t) t * k;
-            const float *dy = d + (int64_t) t * nb;
-            const int32_t *bs = bsums + (int64_t) t * (k / 16);
-            __m256 acc = _mm256_setzero_ps();
-            float offs = 0;
-            for (int i = 0; i < nb; i++) {
-                const uint8_t *blk = x + 210 * i; // ql[128], qh[64], scales[16] (int8), d (f16)
-                const float dd = dy[i] * h2f(blk + 208);
-                const int8_t *sc = (const int8_t *) (blk + 192);
-                int32_t osum = 0;
-                for (int g = 0; g < 16; g++) osum += sc[g] * bs[16 * i + g];
-                offs += dd * 32.0f * (float) osum; // the -32 offset through the activation sums, as ggml's q8sclsub
-                const __m128i scales = _mm_loadu_si128((const __m128i *) sc);
-                const uint8_t *q4 = blk, *qh = blk + 128;
-                const int8_t *q8 = y + 256 * i;
-                __m256i sumi = _mm256_setzero_si256();
-                int is = 0;
-                for (int j = 0; j < 2; j++) {
-                    const __m256i q4bits1 = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
-                    const __m256i q4bits2 = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
-                    const __m256i q4bitsH = _mm256_loadu_si256((const __m256i *) qh); qh += 32;
-                    const __m256i q4h_0 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, m3), 4);
-                    const __m256i q4h_1 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(12)), 2);
-                    const __m256i q4h_2 = _mm256_and_si256(q4bitsH, _mm256_set1_epi8(48));
-                    const __m256i q4h_3 = _mm256_srli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(-64)), 2);
-                    const __m256i q4_0 = _mm256_or_si256(_mm256_and_si256(q4bits1, m15), q4h_0);
-                    const __m256i q4_1 = _mm256_or_si256(_mm256_and_si256(q4bits2, m15), q4h_1);
-                    const __m256i q4_2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits1, 4), m15), q4h_2);
-                    const __m256i q4_3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m15), q4h_3);
-                    const __m256i q8_0 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-                    const __m256i q8_1 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-                    const __m256i q8_2 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-                    const __m256i q8_3 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-                    __m256i p16_0 = _mm256_maddubs_epi16(q4_0, q8_0);
-                    __m256i p16_1 = _mm256_maddubs_epi16(q4_1, q8_1);
-                    __m256i p16_2 = _mm256_maddubs_epi16(q4_2, q8_2);
-                    __m256i p16_3 = _mm256_maddubs_epi16(q4_3, q8_3);
-                    const __m128i scale_0 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 0));
-                    const __m128i scale_1 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 1));
-                    const __m128i scale_2 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 2));
-                    const __m128i scale_3 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 3));
-                    is += 4;
-                    p16_0 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_0), p16_0);
-                    p16_1 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_1), p16_1);
-                    p16_2 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_2), p16_2);
-                    p16_3 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_3), p16_3);
-                    sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16_0, p16_1));
-                    sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16_2, p16_3));
-                }
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
-            }
-            out[(int64_t) t * ldo + r] = hsum_float_8(acc) - offs;
+    __m256 acc = _mm256_setzero_ps();
+    float offs = 0;
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *blk = x + 210 * i; // ql[128], qh[64], scales[16] (int8), d (f16)
+        const float dd = dy[i] * h2f(blk + 208);
+        const int8_t *sc = (const int8_t *) (blk + 192);
+        int32_t osum = 0;
+        for (int g = 0; g < 16; g++) osum += sc[g] * bs[16 * i + g];
+        offs += dd * 32.0f * (float) osum; // the -32 offset through the activation sums, as ggml's q8sclsub
+        const __m128i scales = _mm_loadu_si128((const __m128i *) sc);
+        const uint8_t *q4 = blk, *qh = blk + 128;
+        const int8_t *q8 = y + 256 * i;
+        __m256i sumi = _mm256_setzero_si256();
+        int is = 0;
+        for (int j = 0; j < 2; j++) {
+            const __m256i q4bits1 = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
+            const __m256i q4bits2 = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
+            const __m256i q4bitsH = _mm256_loadu_si256((const __m256i *) qh); qh += 32;
+            const __m256i q4h_0 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, m3), 4);
+            const __m256i q4h_1 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(12)), 2);
+            const __m256i q4h_2 = _mm256_and_si256(q4bitsH, _mm256_set1_epi8(48));
+            const __m256i q4h_3 = _mm256_srli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(-64)), 2);
+            const __m256i q4_0 = _mm256_or_si256(_mm256_and_si256(q4bits1, m15), q4h_0);
+            const __m256i q4_1 = _mm256_or_si256(_mm256_and_si256(q4bits2, m15), q4h_1);
+            const __m256i q4_2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits1, 4), m15), q4h_2);
+            const __m256i q4_3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m15), q4h_3);
+            const __m256i q8_0 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
+            const __m256i q8_1 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
+            const __m256i q8_2 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
+            const __m256i q8_3 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
+            __m256i p16_0 = _mm256_maddubs_epi16(q4_0, q8_0);
+            __m256i p16_1 = _mm256_maddubs_epi16(q4_1, q8_1);
+            __m256i p16_2 = _mm256_maddubs_epi16(q4_2, q8_2);
+            __m256i p16_3 = _mm256_maddubs_epi16(q4_3, q8_3);
+            const __m128i scale_0 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 0));
+            const __m128i scale_1 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 1));
+            const __m128i scale_2 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 2));
+            const __m128i scale_3 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 3));
+            is += 4;
+            p16_0 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_0), p16_0);
+            p16_1 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_1), p16_1);
+            p16_2 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_2), p16_2);
+            p16_3 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_3), p16_3);
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16_0, p16_1));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16_2, p16_3));
         }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
     }
+    return hsum_float_8(acc) - offs;
 }
+
+// The entry points of the super-block types: every (row, column) pair by the same *_dot, so a column's float does not
+// depend on n.
+#define ROWS_256(NAME)                                                                                               \
+KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
+                      const int32_t *bsums, int k, int n, float *out, int ldo) {                                    \
+    const int nb = k / 256;                                                                                         \
+    for (int r = r0; r < r1; r++)                                                                                   \
+        for (int t = 0; t < n; t++)                                                                                 \
+            out[(int64_t) t * ldo + r] = NAME##_dot(w + rowBytes * r, q + (int64_t) t * k, d + (int64_t) t * nb,   \
+                                                    bsums + (int64_t) t * (k / 16), nb);                            \
+}
+
+ROWS_256(q4_K)
+ROWS_256(q6_K)

@@ -143,7 +143,7 @@ final class Matmul implements WorkerPool.Task {
         // ~64 KiB of weights per claim: fine enough to balance, coarse enough that the shared counter stays cold; 256 KiB
         // on the native kernels, where each claim is also a downcall (4B Q4_K_M tg16, 3 alternating rounds: 5.52 / 4.81 /
         // 6.09 t/s with 64 KiB, 5.86 / 5.92 / 6.78 with 256)
-        long claim = NATIVE && NativeKernels.supports(segW[0].type()) ? 256 << 10 : 64 << 10;
+        long claim = NativeKernels.supports(segW[0].type()) ? 256 << 10 : 64 << 10;
         chunkRows = (int) Math.max(4, Math.min((total + 1) / 2, claim / maxRowBytes));
         pool.run(this);
         for (int s = 0; s < count; s++) {
@@ -223,7 +223,7 @@ final class Matmul implements WorkerPool.Task {
         long rb = w.rowBytes();
         GgmlType t = w.type();
         int k = this.k, n = this.n;
-        if (NATIVE && NativeKernels.supports(t)) { // every token row by the same native code: batch-invariant too
+        if (NativeKernels.supports(t)) { // every token row by the same native code: batch-invariant too
             NativeKernels.rows(t, seg, rb, r0, r1, acts, k, n, out, (int) w.rows());
         } else if (n == 1) {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);

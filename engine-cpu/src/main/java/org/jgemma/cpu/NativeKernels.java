@@ -120,7 +120,7 @@ final class NativeKernels {
             throw new IllegalArgumentException(type + ": " + r1 + " rows of " + rowBytes + " bytes exceed the weight's " + w.byteSize());
         }
         long qNeed = (long) n * k;
-        long dNeed = (long) n * (k / (type.blockSize == 256 ? 256 : 32));
+        long dNeed = (long) n * (k / blockCols);
         long bsNeed = type.blockSize == 256 ? (long) n * (k / 16) : 0;
         if (a.bytes().length < qNeed || a.d.length < dNeed || a.bsums.length < bsNeed || (long) (n - 1) * ldo + r1 > out.length || ldo < r1) {
             throw new IllegalArgumentException("activation or output arrays too small for " + n + " x " + k);
