@@ -111,10 +111,15 @@ class FaultsTest {
             for (int i = 0; i < total; i++) {
                 String[] c = cases.get(i % cases.size());
                 results.add(pool.submit(() -> {
-                    HttpResponse<String> r = ts.http.send(HttpRequest.newBuilder(ts.uri("/").resolve(c[0].replace("/../../", "/%2E%2E/%2E%2E/")))
-                            .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
-                            .POST(HttpRequest.BodyPublishers.ofString(c[1])).build(), HttpResponse.BodyHandlers.ofString());
                     String what = c[0] + " " + (c[1].length() > 120 ? c[1].substring(0, 120) + "..." : c[1]);
+                    HttpResponse<String> r;
+                    try {
+                        r = ts.http.send(HttpRequest.newBuilder(ts.uri("/").resolve(c[0].replace("/../../", "/%2E%2E/%2E%2E/")))
+                                .timeout(Duration.ofSeconds(60)).header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(c[1])).build(), HttpResponse.BodyHandlers.ofString());
+                    } catch (IOException e) { // say which request lost its answer, among all that did
+                        return what + " -> " + e;
+                    }
                     if (r.statusCode() < 400 || r.statusCode() >= 500) return what + " -> " + r.statusCode() + " " + r.body();
                     if (!r.headers().firstValue("Content-Type").orElse("").startsWith("application/json")) return what + " -> not JSON";
                     JsonNode e = TestServer.json(r.body()).path("error");
