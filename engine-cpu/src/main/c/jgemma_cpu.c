@@ -6,7 +6,8 @@
 // One entry point per weight type, all with one signature (org.jgemma.cpu.NativeKernels):
 //   out[t * ldo + r] = dot(weight row r, activation row t)   for r in [r0, r1), t in [0, n)
 // w: the weight rows (rowBytes apart); q: int8 activations [n][k]; d: activation scales ([n][k/32] for Q8_0 activations,
-// [n][k/256] for Q8_K); bsums: Q8_K's sums of each 16 activations [n][k/16] (int32; unused for the 32-blocks).
+// [n][k/256] for Q8_K); bsums: Q8_K's sums of each 16 activations [n][k/16] (int16, as ggml's block_q8_K; unused for
+// the 32-blocks).
 // Each column is computed by the same instructions in the same order whatever n is, so a sequence's result does not
 // depend on what it is batched with. The library is compiled without -mavx2: only these functions carry the target
 // attribute, and the Java side calls them only after jg_cpu_supported() said yes.
@@ -21,7 +22,7 @@ int jg_cpu_supported(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
-int jg_abi_version(void) { return 1; }
+int jg_abi_version(void) { return 2; }
 
 KERNEL static inline float h2f(const uint8_t *p) {
     uint16_t h;
@@ -57,6 +58,14 @@ KERNEL static inline __m256i bytes_from_bits_32(const uint8_t *x) {
 // is loaded and decoded once (WEIGHTS), then every column does what ggml's single-row loop does with it (COLUMN:
 // sign, vpmaddubsw, vpmaddwd, convert, scale FMA into its own accumulator), so column t gets the same float
 // whatever NC is. NC is a constant at every call (1, 2 or 4), so the accumulators stay in registers.
+// Columns per pass over a call's rows: about 128 KiB of activations, so they stay in L2 while the rows are swept
+// (a prompt's activations, n x k bytes, can be megabytes). Every (row, column) is computed the same way whatever the
+// blocking, so this changes the order of the work, never a result.
+static inline int col_block(int k) {
+    const int tb = (128 << 10) / k;
+    return tb < 4 ? 4 : tb & ~3;
+}
+
 #define ROWS_32(NAME, BYTES, WEIGHTS)                                                                              \
 KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8_t *x, int nb, const int8_t *q,     \
         const float *d, int k, int t0, const int NC, float *out, int ldo, int r) {                                  \
@@ -79,15 +88,19 @@ KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8
     _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]);  \
 }                                                                                                                   \
 KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
-                      const int32_t *bsums, int k, int n, float *out, int ldo) {                                    \
+                      const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
     (void) bsums;                                                                                                   \
     const int nb = k / 32;                                                                                          \
-    for (int r = r0; r < r1; r++) {                                                                                 \
-        const uint8_t *x = w + rowBytes * r;                                                                        \
-        int t = 0;                                                                                                  \
-        for (; t + 4 <= n; t += 4) NAME##_cols(x, nb, q, d, k, t, 4, out, ldo, r);                                  \
-        if (t + 2 <= n) { NAME##_cols(x, nb, q, d, k, t, 2, out, ldo, r); t += 2; }                                 \
-        if (t < n) NAME##_cols(x, nb, q, d, k, t, 1, out, ldo, r);                                                  \
+    const int tb = col_block(k);                                                                                    \
+    for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
+        const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
+        for (int r = r0; r < r1; r++) {                                                                             \
+            const uint8_t *x = w + rowBytes * r;                                                                    \
+            int t = t0;                                                                                             \
+            for (; t + 4 <= t1; t += 4) NAME##_cols(x, nb, q, d, k, t, 4, out, ldo, r);                             \
+            if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, k, t, 2, out, ldo, r); t += 2; }                            \
+            if (t < t1) NAME##_cols(x, nb, q, d, k, t, 1, out, ldo, r);                                             \
+        }                                                                                                           \
     }                                                                                                               \
 }
 
@@ -115,50 +128,6 @@ static const uint8_t k_shuffle_k4[256] = {
     14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15,14,15
 };
 
-// The super-block types (Q8_K activations): one weight row x (nb super-blocks) with one activation row y (scales dy,
-// sums of 16 bs), ggml's vec_dot loop; ROWS_256 runs it over the rows and columns of a call.
-KERNEL static float q4_K_dot(const uint8_t *x, const int8_t *y, const float *dy, const int32_t *bs, int nb) {
-    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc = _mm256_setzero_ps();
-    float accm = 0;
-    for (int i = 0; i < nb; i++) {
-        const uint8_t *blk = x + 144 * i; // d, dmin (f16), scales[12], qs[128]
-        const float dd = dy[i] * h2f(blk);
-        const float dmin = dy[i] * h2f(blk + 2);
-        uint32_t utmp[4];
-        memcpy(utmp, blk + 4, 12);
-        utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
-        const uint32_t uaux = utmp[1] & kmask1;
-        utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
-        utmp[2] = uaux;
-        utmp[0] &= kmask1;
-        const uint8_t *mins = (const uint8_t *) &utmp[2];
-        int32_t msum = 0;
-        for (int j = 0; j < 8; j++) msum += mins[j] * (bs[16 * i + 2 * j] + bs[16 * i + 2 * j + 1]);
-        accm += dmin * (float) msum;
-        const __m256i mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32((int) utmp[3], (int) utmp[2], (int) utmp[1], (int) utmp[0]));
-        const __m128i sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
-        const __m256i scales = _mm256_insertf128_si256(_mm256_castsi128_si256(sc128), sc128, 1);
-        const uint8_t *q4 = blk + 16;
-        const int8_t *q8 = y + 256 * i;
-        __m256i sumi = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
-            const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j));
-            const __m256i scale_h = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j + 1));
-            const __m256i q4bits = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
-            const __m256i q4l = _mm256_and_si256(q4bits, m4);
-            const __m256i q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
-            const __m256i q8l = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-            __m256i p16l = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(q4l, q8l));
-            const __m256i q8h = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-            __m256i p16h = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(q4h, q8h));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16l, p16h));
-        }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
-    }
-    return hsum_float_8(acc) - accm;
-}
 
 static const uint8_t k_shuffle_q6[128] = {
      0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -171,70 +140,144 @@ static const uint8_t k_shuffle_q6[128] = {
     14,14,14,14,14,14,14,14,15,15,15,15,15,15,15,15
 };
 
-KERNEL static float q6_K_dot(const uint8_t *x, const int8_t *y, const float *dy, const int32_t *bs, int nb) {
+// The super-block types (Q8_K activations), ggml's __AVX2__ loops of ggml_vec_dot_q4_K_q8_K and ggml_vec_dot_q6_K_q8_K
+// (ggml-cpu/arch/x86/quants.c), written for one weight row and NC = 1, 2 or 4 activation rows: each 64- or 128-weight
+// step of the row is decoded once (nibbles, high bits, scales) and used by every column, and each column does exactly
+// what ggml's single-column loop does, in the same order, so column t gets the same float whatever NC is. y: int8
+// activations [n][k]; dy: their scales [n][k/256]; bs: int16 sums of each 16 activations [n][k/16] (ggml's
+// block_q8_K.bsums).
+KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t *x, int nb, const int8_t *q,
+        const float *dy, const int16_t *bs, int k, int t0, const int NC, float *out, int ldo, int r) {
+    const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    __m256 acc[4];
+    __m128 acc_m[4];
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); acc_m[c] = _mm_setzero_ps(); }
+    for (int i = 0; i < nb; i++) {
+        const uint8_t *blk = x + 144 * i; // d, dmin (f16), scales[12], qs[128]
+        const float xd = h2f(blk), xdmin = h2f(blk + 2);
+        uint32_t utmp[4];
+        memcpy(utmp, blk + 4, 12);
+        utmp[3] = ((utmp[2] >> 4) & kmask2) | (((utmp[1] >> 6) & kmask3) << 4);
+        const uint32_t uaux = utmp[1] & kmask1;
+        utmp[1] = (utmp[2] & kmask2) | (((utmp[0] >> 6) & kmask3) << 4);
+        utmp[2] = uaux;
+        utmp[0] &= kmask1;
+        const __m256i mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32((int) utmp[3], (int) utmp[2], (int) utmp[1], (int) utmp[0]));
+        const __m128i mins = _mm256_extracti128_si256(mins_and_scales, 1);
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            const int t = t0 + c;
+            const float dmin = -dy[(int64_t) t * nb + i] * xdmin;
+            const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bs + (int64_t) t * (k / 16) + 16 * i));
+            const __m128i q8s = _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1));
+            const __m128i prod = _mm_madd_epi16(mins, q8s);
+            acc_m[c] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m[c]);
+        }
+        const __m128i sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
+        const __m256i scales = _mm256_insertf128_si256(_mm256_castsi128_si256(sc128), sc128, 1);
+        __m256i sumi[4];
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) sumi[c] = _mm256_setzero_si256();
+        const uint8_t *q4 = blk + 16;
+        for (int j = 0; j < 4; j++) {
+            const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j));
+            const __m256i scale_h = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j + 1));
+            const __m256i q4bits = _mm256_loadu_si256((const __m256i *) (q4 + 32 * j));
+            const __m256i q4l = _mm256_and_si256(q4bits, m4);
+            const __m256i q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
+            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+                const int8_t *q8 = q + (int64_t) (t0 + c) * k + 256 * i + 64 * j;
+                const __m256i p16l = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(q4l, _mm256_loadu_si256((const __m256i *) q8)));
+                const __m256i p16h = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(q4h, _mm256_loadu_si256((const __m256i *) (q8 + 32))));
+                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p16l, p16h));
+            }
+        }
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            const float d = dy[(int64_t) (t0 + c) * nb + i] * xd;
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+        __m128 m = _mm_add_ps(acc_m[c], _mm_movehl_ps(acc_m[c], acc_m[c]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]) + _mm_cvtss_f32(m);
+    }
+}
+
+KERNEL __attribute__((always_inline)) static inline void q6_K_cols(const uint8_t *x, int nb, const int8_t *q,
+        const float *dy, const int16_t *bs, int k, int t0, const int NC, float *out, int ldo, int r) {
     const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
-    __m256 acc = _mm256_setzero_ps();
-    float offs = 0;
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const uint8_t *blk = x + 210 * i; // ql[128], qh[64], scales[16] (int8), d (f16)
-        const float dd = dy[i] * h2f(blk + 208);
-        const int8_t *sc = (const int8_t *) (blk + 192);
-        int32_t osum = 0;
-        for (int g = 0; g < 16; g++) osum += sc[g] * bs[16 * i + g];
-        offs += dd * 32.0f * (float) osum; // the -32 offset through the activation sums, as ggml's q8sclsub
-        const __m128i scales = _mm_loadu_si128((const __m128i *) sc);
-        const uint8_t *q4 = blk, *qh = blk + 128;
-        const int8_t *q8 = y + 256 * i;
-        __m256i sumi = _mm256_setzero_si256();
-        int is = 0;
+        const float xd = h2f(blk + 208);
+        const __m128i scales = _mm_loadu_si128((const __m128i *) (blk + 192));
+        const __m256i scales_16 = _mm256_cvtepi8_epi16(scales);
+        __m256i sumi[4];
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) sumi[c] = _mm256_setzero_si256();
         for (int j = 0; j < 2; j++) {
-            const __m256i q4bits1 = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
-            const __m256i q4bits2 = _mm256_loadu_si256((const __m256i *) q4); q4 += 32;
-            const __m256i q4bitsH = _mm256_loadu_si256((const __m256i *) qh); qh += 32;
+            const uint8_t *q4 = blk + 64 * j, *qh = blk + 128 + 32 * j;
+            const __m256i q4bits1 = _mm256_loadu_si256((const __m256i *) q4);
+            const __m256i q4bits2 = _mm256_loadu_si256((const __m256i *) (q4 + 32));
+            const __m256i q4bitsH = _mm256_loadu_si256((const __m256i *) qh);
             const __m256i q4h_0 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, m3), 4);
             const __m256i q4h_1 = _mm256_slli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(12)), 2);
             const __m256i q4h_2 = _mm256_and_si256(q4bitsH, _mm256_set1_epi8(48));
             const __m256i q4h_3 = _mm256_srli_epi16(_mm256_and_si256(q4bitsH, _mm256_set1_epi8(-64)), 2);
-            const __m256i q4_0 = _mm256_or_si256(_mm256_and_si256(q4bits1, m15), q4h_0);
-            const __m256i q4_1 = _mm256_or_si256(_mm256_and_si256(q4bits2, m15), q4h_1);
-            const __m256i q4_2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits1, 4), m15), q4h_2);
-            const __m256i q4_3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m15), q4h_3);
-            const __m256i q8_0 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-            const __m256i q8_1 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-            const __m256i q8_2 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-            const __m256i q8_3 = _mm256_loadu_si256((const __m256i *) q8); q8 += 32;
-            __m256i p16_0 = _mm256_maddubs_epi16(q4_0, q8_0);
-            __m256i p16_1 = _mm256_maddubs_epi16(q4_1, q8_1);
-            __m256i p16_2 = _mm256_maddubs_epi16(q4_2, q8_2);
-            __m256i p16_3 = _mm256_maddubs_epi16(q4_3, q8_3);
-            const __m128i scale_0 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 0));
-            const __m128i scale_1 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 1));
-            const __m128i scale_2 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 2));
-            const __m128i scale_3 = _mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 3));
-            is += 4;
-            p16_0 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_0), p16_0);
-            p16_1 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_1), p16_1);
-            p16_2 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_2), p16_2);
-            p16_3 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(scale_3), p16_3);
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16_0, p16_1));
-            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p16_2, p16_3));
+            const __m256i w0 = _mm256_or_si256(_mm256_and_si256(q4bits1, m15), q4h_0);
+            const __m256i w1 = _mm256_or_si256(_mm256_and_si256(q4bits2, m15), q4h_1);
+            const __m256i w2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits1, 4), m15), q4h_2);
+            const __m256i w3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q4bits2, 4), m15), q4h_3);
+            const int is = 4 * j;
+            const __m256i s0 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 0)));
+            const __m256i s1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 1)));
+            const __m256i s2 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 2)));
+            const __m256i s3 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 3)));
+            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+                const int8_t *q8 = q + (int64_t) (t0 + c) * k + 256 * i + 128 * j;
+                const __m256i p0 = _mm256_madd_epi16(s0, _mm256_maddubs_epi16(w0, _mm256_loadu_si256((const __m256i *) q8)));
+                const __m256i p1 = _mm256_madd_epi16(s1, _mm256_maddubs_epi16(w1, _mm256_loadu_si256((const __m256i *) (q8 + 32))));
+                const __m256i p2 = _mm256_madd_epi16(s2, _mm256_maddubs_epi16(w2, _mm256_loadu_si256((const __m256i *) (q8 + 64))));
+                const __m256i p3 = _mm256_madd_epi16(s3, _mm256_maddubs_epi16(w3, _mm256_loadu_si256((const __m256i *) (q8 + 96))));
+                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p0, p1));
+                sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p2, p3));
+            }
         }
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            const int t = t0 + c;
+            // the -32 offset of every weight, through the activation sums (ggml's q8sclsub)
+            const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bs + (int64_t) t * (k / 16) + 16 * i));
+            const __m256i q8sclsub = _mm256_slli_epi32(_mm256_madd_epi16(q8sums, scales_16), 5);
+            const float d = dy[(int64_t) t * nb + i] * xd;
+            acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[c], q8sclsub)), acc[c]);
+        }
     }
-    return hsum_float_8(acc) - offs;
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]);
 }
 
-// The entry points of the super-block types: every (row, column) pair by the same *_dot, so a column's float does not
-// depend on n.
-#define ROWS_256(NAME)                                                                                               \
-KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
-                      const int32_t *bsums, int k, int n, float *out, int ldo) {                                    \
+// The entry points of the super-block types: jg_q4_K / jg_q6_K take the columns one at a time (a decode step), jg_gemm_*
+// four at a time (a prompt, or a step of several sequences); the floats are the same.
+#define ROWS_256(ENTRY, NAME, NCMAX)                                                                                 \
+KERNEL void ENTRY(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
+                      const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
     const int nb = k / 256;                                                                                         \
-    for (int r = r0; r < r1; r++)                                                                                   \
-        for (int t = 0; t < n; t++)                                                                                 \
-            out[(int64_t) t * ldo + r] = NAME##_dot(w + rowBytes * r, q + (int64_t) t * k, d + (int64_t) t * nb,   \
-                                                    bsums + (int64_t) t * (k / 16), nb);                            \
+    const int tb = col_block(k);                                                                                    \
+    for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
+        const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
+        for (int r = r0; r < r1; r++) {                                                                             \
+            const uint8_t *x = w + rowBytes * r;                                                                    \
+            int t = t0;                                                                                             \
+            if (NCMAX == 4) {                                                                                       \
+                for (; t + 4 <= t1; t += 4) NAME##_cols(x, nb, q, d, bsums, k, t, 4, out, ldo, r);                  \
+                if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, bsums, k, t, 2, out, ldo, r); t += 2; }                 \
+            }                                                                                                       \
+            for (; t < t1; t++) NAME##_cols(x, nb, q, d, bsums, k, t, 1, out, ldo, r);                              \
+        }                                                                                                           \
+    }                                                                                                               \
 }
 
-ROWS_256(q4_K)
-ROWS_256(q6_K)
+
+ROWS_256(jg_q4_K, q4_K, 1)
+ROWS_256(jg_q6_K, q6_K, 1)
+ROWS_256(jg_gemm_q4_K, q4_K, 4)
+ROWS_256(jg_gemm_q6_K, q6_K, 4)

@@ -78,11 +78,18 @@ final class Matmul implements WorkerPool.Task {
 
     /** Whether {@code run} on this weight with n tokens takes the int8 decode path (the one {@link #runFused} needs). */
     static boolean decodePath(CpuWeight w, int n) {
-        return n < TILE_MIN_TOKENS && Q8Activations.kindFor(w.type()) != null;
+        return Q8Activations.kindFor(w.type()) != null && (n < TILE_MIN_TOKENS || (INT8_PROMPT && NativeKernels.supports(w.type())));
     }
 
+    /**
+     * Prompts on the native int8 kernels too (default): llama.cpp quantizes a prompt's activations as it does a
+     * token's, and the several-column kernels beat the float tile (MatmulBatched) for those types.
+     * {@code -Djgemma.cpu.int8prompt=false} sends prompts to the float tile (for comparisons).
+     */
+    static final boolean INT8_PROMPT = !"false".equals(System.getProperty("jgemma.cpu.int8prompt"));
+
     void run(CpuWeight w, float[] x, int xVersion, int n, float[] out) {
-        if (n >= TILE_MIN_TOKENS && VectorShapes.TILES_256) { // narrower machines: the generic 2x4 float tile below
+        if (n >= TILE_MIN_TOKENS && VectorShapes.TILES_256 && !decodePath(w, n)) { // narrower machines: the generic 2x4 float tile below
             batched.run(w, x, xVersion, n, out);
             return;
         }
@@ -144,6 +151,7 @@ final class Matmul implements WorkerPool.Task {
         // on the native kernels, where each claim is also a downcall (4B Q4_K_M tg16, 3 alternating rounds: 5.52 / 4.81 /
         // 6.09 t/s with 64 KiB, 5.86 / 5.92 / 6.78 with 256)
         long claim = NativeKernels.supports(segW[0].type()) ? 256 << 10 : 64 << 10;
+        if (n > 8) claim = Math.max(8 << 10, claim * 8 / n); // a prompt: each row costs n columns of work
         chunkRows = (int) Math.max(4, Math.min((total + 1) / 2, claim / maxRowBytes));
         pool.run(this);
         for (int s = 0; s < count; s++) {
@@ -158,7 +166,11 @@ final class Matmul implements WorkerPool.Task {
         int ki = kind == GgmlType.Q8_0 ? 0 : kind == GgmlType.Q8_1 ? 1 : 2;
         Q8Activations acts = actsByKind[ki];
         if (k % 256 != 0 && kind == GgmlType.Q8_K) throw new IllegalArgumentException(w.name() + ": " + k + " columns is not a multiple of 256");
-        if (acts.capacityRows(k) < n) throw new IllegalStateException("activation scratch too small for " + w.name());
+        if (acts.capacityRows(k) < n) {
+            if (n < TILE_MIN_TOKENS) throw new IllegalStateException("activation scratch too small for " + w.name());
+            acts = actsByKind[ki] = new Q8Activations(n, Math.max(k, acts.q.length / (TILE_MIN_TOKENS - 1)));
+            cachedX[ki] = null;
+        }
         if (cachedX[ki] != x || cachedVersion[ki] != xVersion || cachedN[ki] != n || cachedK[ki] != k) {
             acts.kind = kind;
             acts.rows = n;

@@ -36,6 +36,8 @@ final class NativeKernels {
     static final String RESOURCE = "/org/jgemma/cpu/native/linux-x86_64/libjgemma_cpu.so";
 
     private static final Map<GgmlType, MethodHandle> KERNELS = new EnumMap<>(GgmlType.class);
+    /** The several-column kernels (jg_gemm_*): each weight step decoded once for up to 4 columns, the same floats. */
+    private static final Map<GgmlType, MethodHandle> MULTI = new EnumMap<>(GgmlType.class);
     /** Why the native kernels are not used (null when they are). */
     private static final String UNAVAILABLE;
 
@@ -51,6 +53,7 @@ final class NativeKernels {
             } catch (Throwable t) { // an IllegalCallerException without native access, a LinkageError, an I/O error
                 why = "failed to load: " + t;
                 KERNELS.clear();
+                MULTI.clear();
             }
         }
         UNAVAILABLE = why;
@@ -77,7 +80,7 @@ final class NativeKernels {
         if ((int) supported.invokeExact() == 0) return "this CPU lacks AVX2, FMA or F16C";
         MethodHandle abi = linker.downcallHandle(lib.find("jg_abi_version").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT));
         int version = (int) abi.invokeExact();
-        if (version != 1) return "library ABI " + version + ", expected 1";
+        if (version != 2) return "library ABI " + version + ", expected 2";
         var P = ValueLayout.ADDRESS;
         var I = ValueLayout.JAVA_INT;
         FunctionDescriptor fd = FunctionDescriptor.ofVoid(P, ValueLayout.JAVA_LONG, I, I, P, P, P, I, I, P, I);
@@ -85,6 +88,10 @@ final class NativeKernels {
         for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
             String sym = "jg_" + t.name().toLowerCase().replace("_k", "_K"); // jg_q8_0 ... jg_q4_K, jg_q6_K
             KERNELS.put(t, linker.downcallHandle(lib.find(sym).orElseThrow(() -> new IllegalStateException("no symbol " + sym)), fd, critical));
+        }
+        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
+            String sym = "jg_gemm_" + t.name().toLowerCase().replace("_k", "_K");
+            MULTI.put(t, linker.downcallHandle(lib.find(sym).orElseThrow(() -> new IllegalStateException("no symbol " + sym)), fd, critical));
         }
         return null;
     }
@@ -104,6 +111,11 @@ final class NativeKernels {
         short[] q = a.q;
         byte[] b = a.bytes();
         for (int i = 0, e = n * k; i < e; i++) b[i] = (byte) q[i];
+        if (a.kind == GgmlType.Q8_K) { // sums of 16 values of at most 127 in magnitude: they fit
+            int[] s = a.bsums;
+            short[] s16 = a.bsums16();
+            for (int i = 0, e = n * (k / 16); i < e; i++) s16[i] = (short) s[i];
+        }
     }
 
     /**
@@ -111,7 +123,7 @@ final class NativeKernels {
      * {@link QuantDot#dot} (a's int8 copy made by {@link #toBytes}).
      */
     static void rows(GgmlType type, MemorySegment w, long rowBytes, int r0, int r1, Q8Activations a, int k, int n, float[] out, int ldo) {
-        MethodHandle h = KERNELS.get(type);
+        MethodHandle h = n > 1 && MULTI.containsKey(type) ? MULTI.get(type) : KERNELS.get(type);
         if (h == null) throw new IllegalStateException("no native kernel for " + type);
         int blockCols = type.blockSize; // 32 or 256
         if (k <= 0 || k % blockCols != 0) throw new IllegalArgumentException(type + ": " + k + " columns is not a multiple of " + blockCols);
@@ -122,12 +134,12 @@ final class NativeKernels {
         long qNeed = (long) n * k;
         long dNeed = (long) n * (k / blockCols);
         long bsNeed = type.blockSize == 256 ? (long) n * (k / 16) : 0;
-        if (a.bytes().length < qNeed || a.d.length < dNeed || a.bsums.length < bsNeed || (long) (n - 1) * ldo + r1 > out.length || ldo < r1) {
+        if (a.bytes().length < qNeed || a.d.length < dNeed || a.bsums16().length < bsNeed || (long) (n - 1) * ldo + r1 > out.length || ldo < r1) {
             throw new IllegalArgumentException("activation or output arrays too small for " + n + " x " + k);
         }
         try {
             h.invokeExact(w, rowBytes, r0, r1, MemorySegment.ofArray(a.bytes()), MemorySegment.ofArray(a.d),
-                    MemorySegment.ofArray(a.bsums), k, n, MemorySegment.ofArray(out), ldo);
+                    MemorySegment.ofArray(a.bsums16()), k, n, MemorySegment.ofArray(out), ldo);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {

@@ -30,6 +30,14 @@ final class Q8Activations {
         return bytes;
     }
 
+    /** The int16 copy of {@link #bsums} the native kernels read (ggml's block_q8_K keeps them as int16), allocated on first use. */
+    private short[] bsums16;
+
+    short[] bsums16() {
+        if (bsums16 == null) bsums16 = new short[bsums.length];
+        return bsums16;
+    }
+
     Q8Activations(int maxRows, int maxCols) {
         q = new short[maxRows * maxCols];
         d = new float[maxRows * (maxCols / 32 + 1)];

@@ -13,8 +13,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The prompt-batch matmul ({@link MatmulBatched}, through {@link Matmul} on two workers) against its scalar twin
- * {@link MatmulBatchedReference} on seeded random weights: token counts that are not multiples of the 16-token tile
+ * The prompt-batch matmul through {@link Matmul} on two workers against its scalar twin, on seeded random weights: the
+ * float tile ({@link MatmulBatched}) against {@link MatmulBatchedReference}, the native int8 kernels (the types they
+ * cover, where they loaded; the java-kernels run switches them off so the float tile is tested for every type) against
+ * {@link QuantDotReference}; token counts that are not multiples of the 16-token tile
  * (from {@link Matmul#TILE_MIN_TOKENS}: 9, 13, 33; fewer tokens take the single-token kernels), row counts that leave a partial 6-row panel, and K with a ragged last 256-column block.
  */
 class MatmulBatchedTest {
@@ -35,7 +37,17 @@ class MatmulBatchedTest {
         x[3] = 0;
         x[k + 5] = 25f;
         float[] want = new float[n * rows], got = new float[n * rows];
-        MatmulBatchedReference.matmul(w, x, n, want);
+        // the native int8 kernels take prompts of their types (as llama.cpp's do): their twin is the int8 dot of the
+        // quantized activations; the float tile's is the float dot of dequantized rows
+        boolean int8 = Matmul.decodePath(w, n);
+        if (int8) {
+            Q8Activations a = new Q8Activations(n, k);
+            a.kind = Q8Activations.kindFor(type);
+            ActivationQuant.quantize(a, x, 0, n, k);
+            for (int r = 0; r < rows; r++) for (int t = 0; t < n; t++) want[t * rows + r] = QuantDotReference.dot(type, info.data(), w.rowBytes() * r, a, t, k);
+        } else {
+            MatmulBatchedReference.matmul(w, x, n, want);
+        }
         try (WorkerPool pool = new WorkerPool(2)) {
             Matmul m = new Matmul(pool, k);
             m.run(w, x, 0, n, got);
@@ -49,8 +61,8 @@ class MatmulBatchedTest {
             for (int t = 0; t < n; t++) {
                 double mag = 0;
                 for (int i = 0; i < k; i++) mag += Math.abs(row[i] * x[t * k + i]);
-                // same products in float32, only the summation order differs
-                assertEquals(want[t * rows + r], got[t * rows + r], 1e-5 * mag + 1e-30, type + " n=" + n + " row " + r + " token " + t);
+                // same products (float32, or int8 with the same scales), only the summation order differs
+                assertEquals(want[t * rows + r], got[t * rows + r], 1e-5 * mag + 1e-30, type + " n=" + n + " row " + r + " token " + t + (int8 ? " (int8)" : ""));
             }
         }
     }

@@ -96,6 +96,39 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * A prompt's worth of columns: the kernels sweep the rows once per block of columns (about 128 KiB of activations)
+     * and take the columns four at a time; every column still gets the float it gets alone, through the blocks' edges
+     * and the 2- and 1-column remainders.
+     */
+    @ParameterizedTest
+    @MethodSource("nativeTypes")
+    void promptSizedBatchesGiveEachColumnItsOwnFloats(GgmlType type) {
+        assumeTrue(NativeKernels.supports(type), "native kernels not in use here: " + NativeKernels.describe());
+        int k = type.blockSize == 256 ? 2560 : 2048, rows = 3, cols = 111; // 2560: blocks of 48 columns; 2048: of 64
+        GgufTensorInfo t = TestWeights.random("w", type, rows, k, 900 + type.id);
+        float[] x = TestWeights.gaussian(cols * k, 1.0, 901);
+        Q8Activations a = new Q8Activations(cols, k);
+        a.kind = Q8Activations.kindFor(type);
+        ActivationQuant.quantize(a, x, 0, cols, k);
+        NativeKernels.toBytes(a, cols, k);
+        long rb = type.byteSize(k);
+        float[] all = new float[cols * rows];
+        NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, all, rows);
+        for (int c = 0; c < cols; c++) {
+            Q8Activations one = new Q8Activations(1, k);
+            one.kind = a.kind;
+            ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
+            NativeKernels.toBytes(one, 1, k);
+            float[] single = new float[rows];
+            NativeKernels.rows(type, t.data(), rb, 0, rows, one, k, 1, single, rows);
+            for (int r = 0; r < rows; r++) {
+                assertEquals(Float.floatToRawIntBits(single[r]), Float.floatToRawIntBits(all[c * rows + r]),
+                        type + " row " + r + " column " + c + " of " + cols + ": " + all[c * rows + r] + ", alone " + single[r]);
+            }
+        }
+    }
+
     @Test
     void wrongSizesAreRefusedBeforeTheCall() {
         assumeTrue(NativeKernels.supports(GgmlType.Q8_0), "native kernels not in use here: " + NativeKernels.describe());
