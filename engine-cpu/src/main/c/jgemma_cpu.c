@@ -54,10 +54,6 @@ KERNEL static inline __m256i bytes_from_bits_32(const uint8_t *x) {
     return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
 }
 
-// The 32-weight block types (Q8_0 activations). A row is dotted with NC activation rows at once: each weight block
-// is loaded and decoded once (WEIGHTS), then every column does what ggml's single-row loop does with it (COLUMN:
-// sign, vpmaddubsw, vpmaddwd, convert, scale FMA into its own accumulator), so column t gets the same float
-// whatever NC is. NC is a constant at every call (1, 2 or 4), so the accumulators stay in registers.
 // Columns per pass over a call's rows: about 128 KiB of activations, so they stay in L2 while the rows are swept
 // (a prompt's activations, n x k bytes, can be megabytes). Every (row, column) is computed the same way whatever the
 // blocking, so this changes the order of the work, never a result.
@@ -66,56 +62,130 @@ static inline int col_block(int k) {
     return tb < 4 ? 4 : tb & ~3;
 }
 
-#define ROWS_32(NAME, BYTES, WEIGHTS)                                                                              \
+// The 32-weight block types (Q8_0 activations). A row is dotted with NC activation rows at once: each weight block
+// is loaded and decoded once (WEIGHTS), then every column multiplies it with its own activations (vpmaddubsw,
+// vpmaddwd, convert, scale FMA into its own accumulator), so column t gets the same float whatever NC is.
+// vpmaddubsw multiplies unsigned by signed bytes. Q8_0's weights are signed: ggml's sign trick (|w| times y with w's
+// sign). Q4_0's and Q5_0's are stored unsigned with an offset (OFF = 8, 16): they go in as stored, with no sign
+// operations, and the offset comes back through each column's block sums, OFF * sum_b dw_b * (dy_b * sum(y_b)), one
+// FMA per block (es: dy_b * sum(y_b) per column and block, computed once per call). The integer part is exact either
+// way; the float result differs from ggml's sign-trick order by rounding only (NativeKernelsTest: within 1e-5 of the
+// magnitude of the dot).
+#define ROWS_32(NAME, BYTES, OFF, WEIGHTS)                                                                         \
 KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8_t *x, int nb, const int8_t *q,     \
-        const float *d, int k, int t0, const int NC, float *out, int ldo, int r) {                                  \
+        const float *d, const float *es, int k, int t0, const int NC, float *out, int ldo, int r) {                 \
     __m256 acc[4];                                                                                                  \
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();                              \
+    float corr[4];                                                                                                  \
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); corr[c] = 0; }             \
     const __m256i ones = _mm256_set1_epi16(1);                                                                      \
     for (int b = 0; b < nb; b++) {                                                                                  \
         const uint8_t *blk = x + (BYTES) * b;                                                                       \
         const float hd = h2f(blk);                                                                                  \
         WEIGHTS                                                                                                     \
-        const __m256i ax = _mm256_sign_epi8(qx, qx);                                                                \
+        const __m256i ax = (OFF) ? qx : _mm256_sign_epi8(qx, qx);                                                   \
         _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {                                                      \
             const int t = t0 + c;                                                                                   \
             const __m256 dd = _mm256_set1_ps(hd * d[(int64_t) t * nb + b]);                                         \
             const __m256i qy = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));                \
-            const __m256i dot = _mm256_maddubs_epi16(ax, _mm256_sign_epi8(qy, qx));                                 \
+            const __m256i dot = _mm256_maddubs_epi16(ax, (OFF) ? qy : _mm256_sign_epi8(qy, qx));                    \
             acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, dot)), acc[c]);                 \
+            if (OFF) corr[c] = __builtin_fmaf(hd, es[(int64_t) (t - t0) * nb + b], corr[c]);                        \
         }                                                                                                           \
     }                                                                                                               \
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]);  \
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++)                                                            \
+        out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]) - (float) (OFF) * corr[c];                         \
+}                                                                                                                   \
+/* Four columns whose block scales were laid out [nb][4] (ds, and es likewise): one multiply gives the four scale   \
+   products of a block and an in-lane permute hands each column its own (tinyBLAS_Q0_AVX's trick): the same        \
+   products as above; the four columns' offset sums go in one 4-lane FMA, the same float as each column's own.    */ \
+KERNEL static void NAME##_cols4(const uint8_t *x, int nb, const int8_t *q, const float *ds, const float *es4,     \
+        int k, int t0, float *out, int ldo, int r) {                                                                \
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                                       \
+    __m128 corr = _mm_setzero_ps();                                                                                 \
+    const __m256i ones = _mm256_set1_epi16(1);                                                                      \
+    const int8_t *q0 = q + (int64_t) t0 * k, *q1 = q0 + k, *q2 = q1 + k, *q3 = q2 + k;                              \
+    for (int b = 0; b < nb; b++) {                                                                                  \
+        const uint8_t *blk = x + (BYTES) * b;                                                                       \
+        const float hd = h2f(blk);                                                                                  \
+        const __m256 dv = _mm256_mul_ps(_mm256_set1_ps(hd), _mm256_broadcast_ps((const __m128 *) (ds + 4 * b)));    \
+        if (OFF) corr = _mm_fmadd_ps(_mm_set1_ps(hd), _mm_loadu_ps(es4 + 4 * b), corr);                             \
+        WEIGHTS                                                                                                     \
+        const __m256i ax = (OFF) ? qx : _mm256_sign_epi8(qx, qx);                                                   \
+        __m256i y;                                                                                                  \
+        y = _mm256_loadu_si256((const __m256i *) (q0 + 32 * b));                                                    \
+        acc0 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0x00),                                                         \
+                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc0); \
+        y = _mm256_loadu_si256((const __m256i *) (q1 + 32 * b));                                                    \
+        acc1 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0x55),                                                         \
+                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc1); \
+        y = _mm256_loadu_si256((const __m256i *) (q2 + 32 * b));                                                    \
+        acc2 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0xAA),                                                         \
+                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc2); \
+        y = _mm256_loadu_si256((const __m256i *) (q3 + 32 * b));                                                    \
+        acc3 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0xFF),                                                         \
+                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc3); \
+    }                                                                                                               \
+    float cr[4];                                                                                                    \
+    _mm_storeu_ps(cr, corr);                                                                                        \
+    out[(int64_t) t0 * ldo + r] = hsum_float_8(acc0) - (float) (OFF) * cr[0];                                       \
+    out[(int64_t) (t0 + 1) * ldo + r] = hsum_float_8(acc1) - (float) (OFF) * cr[1];                                 \
+    out[(int64_t) (t0 + 2) * ldo + r] = hsum_float_8(acc2) - (float) (OFF) * cr[2];                                 \
+    out[(int64_t) (t0 + 3) * ldo + r] = hsum_float_8(acc3) - (float) (OFF) * cr[3];                                 \
 }                                                                                                                   \
 KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
     (void) bsums;                                                                                                   \
     const int nb = k / 32;                                                                                          \
     const int tb = col_block(k);                                                                                    \
+    /* a column block's scales [tb/4][nb][4] and, for the offset types, its block sums: es [t][nb] for the 1- and   \
+       2-column calls, es4 [tb/4][nb][4] for the 4-column ones; tb * nb <= 4096 for k <= 32768 */                            \
+    enum { CAP = 4096 + 4 * 32 };                                                                                   \
+    float ds[CAP], es[(OFF) ? CAP : 1], es4[(OFF) ? CAP : 1];                                                        \
+    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);                                          \
     for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
-        const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
+        const int t1 = t0 + tb < n ? t0 + tb : n, groups = (t1 - t0) / 4;                                           \
+        const int fits = (t1 - t0) * nb <= CAP; /* for every k <= 32768 (NativeKernels.MAX_K) */                    \
+        if (!fits && (OFF)) return; /* unreachable: NativeKernels refuses k > 32768 */                              \
+        for (int t = t0; fits && (OFF) && t < t1; t++)                                                              \
+            for (int b = 0; b < nb; b++) {                                                                          \
+                const __m256i y = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));             \
+                const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, y), ones);                         \
+                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));           \
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));                                                   \
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));                                                   \
+                es[(t - t0) * nb + b] = d[(int64_t) t * nb + b] * (float) _mm_cvtsi128_si32(s);                     \
+            }                                                                                                       \
+        for (int g = 0; fits && g < groups; g++)                                                                    \
+            for (int b = 0; b < nb; b++)                                                                            \
+                for (int c = 0; c < 4; c++) {                                                                       \
+                    ds[(g * nb + b) * 4 + c] = d[(int64_t) (t0 + 4 * g + c) * nb + b];                              \
+                    if (OFF) es4[(g * nb + b) * 4 + c] = es[(4 * g + c) * nb + b];                                  \
+                }                                                                                                   \
         for (int r = r0; r < r1; r++) {                                                                             \
             const uint8_t *x = w + rowBytes * r;                                                                    \
             int t = t0;                                                                                             \
-            for (; t + 4 <= t1; t += 4) NAME##_cols(x, nb, q, d, k, t, 4, out, ldo, r);                             \
-            if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, k, t, 2, out, ldo, r); t += 2; }                            \
-            if (t < t1) NAME##_cols(x, nb, q, d, k, t, 1, out, ldo, r);                                             \
+            for (int g = 0; g < groups; g++, t += 4) {                                                              \
+                if (fits) NAME##_cols4(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, out, ldo, r); \
+                else NAME##_cols(x, nb, q, d, es, k, t, 4, out, ldo, r);                                            \
+            }                                                                                                       \
+            if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 2, out, ldo, r); t += 2; } \
+            if (t < t1) NAME##_cols(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 1, out, ldo, r);           \
         }                                                                                                           \
     }                                                                                                               \
 }
 
 // Q8_0: d (f16), qs[32]
-ROWS_32(q8_0, 34,
+ROWS_32(q8_0, 34, 0,
         const __m256i qx = _mm256_loadu_si256((const __m256i *) (blk + 2));)
 
-// Q4_0: d (f16), qs[16]: low nibbles are weights 0..15, high nibbles 16..31, minus 8
-ROWS_32(q4_0, 18,
-        const __m256i qx = _mm256_sub_epi8(bytes_from_nibbles_32(blk + 2), _mm256_set1_epi8(8));)
+// Q4_0: d (f16), qs[16]: low nibbles are weights 0..15, high nibbles 16..31; the value is the nibble minus 8
+ROWS_32(q4_0, 18, 8,
+        const __m256i qx = bytes_from_nibbles_32(blk + 2);)
 
-// Q5_0: d (f16), qh (32 bits), qs[16]: the 5th bit from qh, minus 16 (ggml: andnot(bits, 0xF0) | nibble)
-ROWS_32(q5_0, 22,
+// Q5_0: d (f16), qh (32 bits), qs[16]: the nibble and the 5th bit from qh, minus 16
+ROWS_32(q5_0, 22, 16,
         const __m256i qx = _mm256_or_si256(bytes_from_nibbles_32(blk + 6),
-                _mm256_andnot_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8((char) 0xF0)));)
+                _mm256_and_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8(0x10)));)
 
 static const uint8_t k_shuffle_k4[256] = {
      0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,

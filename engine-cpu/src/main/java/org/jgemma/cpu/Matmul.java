@@ -78,7 +78,7 @@ final class Matmul implements WorkerPool.Task {
 
     /** Whether {@code run} on this weight with n tokens takes the int8 decode path (the one {@link #runFused} needs). */
     static boolean decodePath(CpuWeight w, int n) {
-        return Q8Activations.kindFor(w.type()) != null && (n < TILE_MIN_TOKENS || (INT8_PROMPT && NativeKernels.supports(w.type())));
+        return Q8Activations.kindFor(w.type()) != null && (n < TILE_MIN_TOKENS || (INT8_PROMPT && NativeKernels.supports(w.type(), w.cols())));
     }
 
     /**
@@ -150,7 +150,7 @@ final class Matmul implements WorkerPool.Task {
         // ~64 KiB of weights per claim: fine enough to balance, coarse enough that the shared counter stays cold; 256 KiB
         // on the native kernels, where each claim is also a downcall (4B Q4_K_M tg16, 3 alternating rounds: 5.52 / 4.81 /
         // 6.09 t/s with 64 KiB, 5.86 / 5.92 / 6.78 with 256)
-        long claim = NativeKernels.supports(segW[0].type()) ? 256 << 10 : 64 << 10;
+        long claim = NativeKernels.supports(segW[0].type(), k) ? 256 << 10 : 64 << 10;
         if (n > 8) claim = Math.max(8 << 10, claim * 8 / n); // a prompt: each row costs n columns of work
         chunkRows = (int) Math.max(4, Math.min((total + 1) / 2, claim / maxRowBytes));
         pool.run(this);
@@ -235,7 +235,7 @@ final class Matmul implements WorkerPool.Task {
         long rb = w.rowBytes();
         GgmlType t = w.type();
         int k = this.k, n = this.n;
-        if (NativeKernels.supports(t)) { // every token row by the same native code: batch-invariant too
+        if (NativeKernels.supports(t, k)) { // every token row by the same native code: batch-invariant too
             NativeKernels.rows(t, seg, rb, r0, r1, acts, k, n, out, (int) w.rows());
         } else if (n == 1) {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);

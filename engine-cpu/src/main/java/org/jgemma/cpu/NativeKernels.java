@@ -96,9 +96,17 @@ final class NativeKernels {
         return null;
     }
 
+    /** Widest rows the kernels take: their per-call scratch (scales and sums of a block of columns) is sized for it. */
+    static final int MAX_K = 32768;
+
     /** Whether the native kernel for {@code type} runs here. */
     static boolean supports(GgmlType type) {
         return UNAVAILABLE == null && KERNELS.containsKey(type);
+    }
+
+    /** Whether the native kernel for {@code type} runs here on rows of {@code k} columns. */
+    static boolean supports(GgmlType type, long k) {
+        return supports(type) && k > 0 && k <= MAX_K && k % type.blockSize == 0;
     }
 
     /** One line for diagnostics. */
@@ -127,6 +135,7 @@ final class NativeKernels {
         if (h == null) throw new IllegalStateException("no native kernel for " + type);
         int blockCols = type.blockSize; // 32 or 256
         if (k <= 0 || k % blockCols != 0) throw new IllegalArgumentException(type + ": " + k + " columns is not a multiple of " + blockCols);
+        if (k > MAX_K) throw new IllegalArgumentException(type + ": " + k + " columns, more than the native kernels take (" + MAX_K + ")");
         if (r0 < 0 || r1 < r0 || n < 1) throw new IllegalArgumentException("rows [" + r0 + ", " + r1 + ") x " + n);
         if (rowBytes != type.byteSize(k) || w.byteSize() < rowBytes * r1) {
             throw new IllegalArgumentException(type + ": " + r1 + " rows of " + rowBytes + " bytes exceed the weight's " + w.byteSize());
