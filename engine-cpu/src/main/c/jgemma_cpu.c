@@ -132,6 +132,50 @@ KERNEL static void NAME##_cols4(const uint8_t *x, int nb, const int8_t *q, const
     out[(int64_t) (t0 + 2) * ldo + r] = hsum_float_8(acc2) - (float) (OFF) * cr[2];                                 \
     out[(int64_t) (t0 + 3) * ldo + r] = hsum_float_8(acc3) - (float) (OFF) * cr[3];                                 \
 }                                                                                                                   \
+/* Eight columns: two groups of four (their scales and sums as cols4 reads them), each weight block decoded once    \
+   for all eight; the same floats as cols4 and cols. */                                                              \
+KERNEL static void NAME##_cols8(const uint8_t *x, int nb, const int8_t *q, const float *dsA, const float *dsB,     \
+        const float *esA, const float *esB, int k, int t0, float *out, int ldo, int r) {                           \
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;                 \
+    __m128 cA = _mm_setzero_ps(), cB = cA;                                                                          \
+    const __m256i ones = _mm256_set1_epi16(1);                                                                      \
+    const int8_t *q0 = q + (int64_t) t0 * k;                                                                        \
+    for (int b = 0; b < nb; b++) {                                                                                  \
+        const uint8_t *blk = x + (BYTES) * b;                                                                       \
+        const float hd = h2f(blk);                                                                                  \
+        const __m256 hv = _mm256_set1_ps(hd);                                                                       \
+        const __m256 dA = _mm256_mul_ps(hv, _mm256_broadcast_ps((const __m128 *) (dsA + 4 * b)));                   \
+        const __m256 dB = _mm256_mul_ps(hv, _mm256_broadcast_ps((const __m128 *) (dsB + 4 * b)));                   \
+        if (OFF) {                                                                                                  \
+            cA = _mm_fmadd_ps(_mm256_castps256_ps128(hv), _mm_loadu_ps(esA + 4 * b), cA);                          \
+            cB = _mm_fmadd_ps(_mm256_castps256_ps128(hv), _mm_loadu_ps(esB + 4 * b), cB);                          \
+        }                                                                                                           \
+        WEIGHTS                                                                                                     \
+        const __m256i ax = (OFF) ? qx : _mm256_sign_epi8(qx, qx);                                                   \
+        const int8_t *qb = q0 + 32 * b;                                                                             \
+        __m256i y;                                                                                                  \
+        _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                                       \
+            y = _mm256_loadu_si256((const __m256i *) (qb + (int64_t) c * k));                                       \
+            const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))); \
+            switch (c) {                                                                                            \
+            case 0: a0 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0x00), p, a0); break;                                \
+            case 1: a1 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0x55), p, a1); break;                                \
+            case 2: a2 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0xAA), p, a2); break;                                \
+            case 3: a3 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0xFF), p, a3); break;                                \
+            case 4: a4 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0x00), p, a4); break;                                \
+            case 5: a5 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0x55), p, a5); break;                                \
+            case 6: a6 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0xAA), p, a6); break;                                \
+            default: a7 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0xFF), p, a7); break;                               \
+            }                                                                                                       \
+        }                                                                                                           \
+    }                                                                                                               \
+    float cr[8];                                                                                                    \
+    _mm_storeu_ps(cr, cA);                                                                                          \
+    _mm_storeu_ps(cr + 4, cB);                                                                                      \
+    const __m256 as[8] = {a0, a1, a2, a3, a4, a5, a6, a7};                                                          \
+    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++)                                                             \
+        out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(as[c]) - (float) (OFF) * cr[c];                            \
+}                                                                                                                   \
 KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
     (void) bsums;                                                                                                   \
@@ -164,7 +208,11 @@ KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const 
         for (int r = r0; r < r1; r++) {                                                                             \
             const uint8_t *x = w + rowBytes * r;                                                                    \
             int t = t0;                                                                                             \
-            for (int g = 0; g < groups; g++, t += 4) {                                                              \
+            int g = 0;                                                                                              \
+            for (; fits && g + 2 <= groups; g += 2, t += 8)                                                         \
+                NAME##_cols8(x, nb, q, ds + g * nb * 4, ds + (g + 1) * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0),      \
+                             es4 + ((OFF) ? (g + 1) * nb * 4 : 0), k, t, out, ldo, r);                              \
+            for (; g < groups; g++, t += 4) {                                                                       \
                 if (fits) NAME##_cols4(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, out, ldo, r); \
                 else NAME##_cols(x, nb, q, d, es, k, t, 4, out, ldo, r);                                            \
             }                                                                                                       \
