@@ -259,7 +259,7 @@ static const uint8_t k_shuffle_q6[128] = {
 };
 
 // The super-block types (Q8_K activations), ggml's __AVX2__ loops of ggml_vec_dot_q4_K_q8_K and ggml_vec_dot_q6_K_q8_K
-// (ggml-cpu/arch/x86/quants.c), written for one weight row and NC = 1, 2 or 4 activation rows: each 64- or 128-weight
+// (ggml-cpu/arch/x86/quants.c), written for one weight row and NC = 1, 2, 4 or 8 activation rows: each 64- or 128-weight
 // step of the row is decoded once (nibbles, high bits, scales) and used by every column, and each column does exactly
 // what ggml's single-column loop does, in the same order, so column t gets the same float whatever NC is. y: int8
 // activations [n][k]; dy: their scales [n][k/256]; bs: int16 sums of each 16 activations [n][k/16] (ggml's
@@ -268,9 +268,9 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
         const float *dy, const int16_t *bs, int k, int t0, const int NC, float *out, int ldo, int r) {
     const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     const __m256i m4 = _mm256_set1_epi8(0xF);
-    __m256 acc[4];
-    __m128 acc_m[4];
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); acc_m[c] = _mm_setzero_ps(); }
+    __m256 acc[8];
+    __m128 acc_m[8];
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); acc_m[c] = _mm_setzero_ps(); }
     for (int i = 0; i < nb; i++) {
         const uint8_t *blk = x + 144 * i; // d, dmin (f16), scales[12], qs[128]
         const float xd = h2f(blk), xdmin = h2f(blk + 2);
@@ -283,7 +283,7 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
         utmp[0] &= kmask1;
         const __m256i mins_and_scales = _mm256_cvtepu8_epi16(_mm_set_epi32((int) utmp[3], (int) utmp[2], (int) utmp[1], (int) utmp[0]));
         const __m128i mins = _mm256_extracti128_si256(mins_and_scales, 1);
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
             const int t = t0 + c;
             const float dmin = -dy[(int64_t) t * nb + i] * xdmin;
             const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bs + (int64_t) t * (k / 16) + 16 * i));
@@ -293,8 +293,8 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
         }
         const __m128i sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
         const __m256i scales = _mm256_insertf128_si256(_mm256_castsi128_si256(sc128), sc128, 1);
-        __m256i sumi[4];
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) sumi[c] = _mm256_setzero_si256();
+        __m256i sumi[8];
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) sumi[c] = _mm256_setzero_si256();
         const uint8_t *q4 = blk + 16;
         for (int j = 0; j < 4; j++) {
             const __m256i scale_l = _mm256_shuffle_epi8(scales, _mm256_loadu_si256((const __m256i *) k_shuffle_k4 + 2 * j));
@@ -302,19 +302,19 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
             const __m256i q4bits = _mm256_loadu_si256((const __m256i *) (q4 + 32 * j));
             const __m256i q4l = _mm256_and_si256(q4bits, m4);
             const __m256i q4h = _mm256_and_si256(_mm256_srli_epi16(q4bits, 4), m4);
-            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
                 const int8_t *q8 = q + (int64_t) (t0 + c) * k + 256 * i + 64 * j;
                 const __m256i p16l = _mm256_madd_epi16(scale_l, _mm256_maddubs_epi16(q4l, _mm256_loadu_si256((const __m256i *) q8)));
                 const __m256i p16h = _mm256_madd_epi16(scale_h, _mm256_maddubs_epi16(q4h, _mm256_loadu_si256((const __m256i *) (q8 + 32))));
                 sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p16l, p16h));
             }
         }
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
             const float d = dy[(int64_t) (t0 + c) * nb + i] * xd;
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sumi[c]), acc[c]);
         }
     }
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
         __m128 m = _mm_add_ps(acc_m[c], _mm_movehl_ps(acc_m[c], acc_m[c]));
         m = _mm_add_ss(m, _mm_movehdup_ps(m));
         out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]) + _mm_cvtss_f32(m);
@@ -324,15 +324,15 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
 KERNEL __attribute__((always_inline)) static inline void q6_K_cols(const uint8_t *x, int nb, const int8_t *q,
         const float *dy, const int16_t *bs, int k, int t0, const int NC, float *out, int ldo, int r) {
     const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
-    __m256 acc[4];
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
+    __m256 acc[8];
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
     for (int i = 0; i < nb; i++) {
         const uint8_t *blk = x + 210 * i; // ql[128], qh[64], scales[16] (int8), d (f16)
         const float xd = h2f(blk + 208);
         const __m128i scales = _mm_loadu_si128((const __m128i *) (blk + 192));
         const __m256i scales_16 = _mm256_cvtepi8_epi16(scales);
-        __m256i sumi[4];
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) sumi[c] = _mm256_setzero_si256();
+        __m256i sumi[8];
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) sumi[c] = _mm256_setzero_si256();
         for (int j = 0; j < 2; j++) {
             const uint8_t *q4 = blk + 64 * j, *qh = blk + 128 + 32 * j;
             const __m256i q4bits1 = _mm256_loadu_si256((const __m256i *) q4);
@@ -351,7 +351,7 @@ KERNEL __attribute__((always_inline)) static inline void q6_K_cols(const uint8_t
             const __m256i s1 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 1)));
             const __m256i s2 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 2)));
             const __m256i s3 = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(scales, _mm_loadu_si128((const __m128i *) k_shuffle_q6 + is + 3)));
-            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
                 const int8_t *q8 = q + (int64_t) (t0 + c) * k + 256 * i + 128 * j;
                 const __m256i p0 = _mm256_madd_epi16(s0, _mm256_maddubs_epi16(w0, _mm256_loadu_si256((const __m256i *) q8)));
                 const __m256i p1 = _mm256_madd_epi16(s1, _mm256_maddubs_epi16(w1, _mm256_loadu_si256((const __m256i *) (q8 + 32))));
@@ -361,7 +361,7 @@ KERNEL __attribute__((always_inline)) static inline void q6_K_cols(const uint8_t
                 sumi[c] = _mm256_add_epi32(sumi[c], _mm256_add_epi32(p2, p3));
             }
         }
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
             const int t = t0 + c;
             // the -32 offset of every weight, through the activation sums (ggml's q8sclsub)
             const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bs + (int64_t) t * (k / 16) + 16 * i));
@@ -370,11 +370,11 @@ KERNEL __attribute__((always_inline)) static inline void q6_K_cols(const uint8_t
             acc[c] = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi[c], q8sclsub)), acc[c]);
         }
     }
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]);
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]);
 }
 
 // The entry points of the super-block types: jg_q4_K / jg_q6_K take the columns one at a time (a decode step), jg_gemm_*
-// four at a time (a prompt, or a step of several sequences); the floats are the same.
+// eight at a time (a prompt, or a step of several sequences); the floats are the same.
 #define ROWS_256(ENTRY, NAME, NCMAX)                                                                                 \
 KERNEL void ENTRY(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
@@ -385,8 +385,9 @@ KERNEL void ENTRY(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8
         for (int r = r0; r < r1; r++) {                                                                             \
             const uint8_t *x = w + rowBytes * r;                                                                    \
             int t = t0;                                                                                             \
-            if (NCMAX == 4) {                                                                                       \
-                for (; t + 4 <= t1; t += 4) NAME##_cols(x, nb, q, d, bsums, k, t, 4, out, ldo, r);                  \
+            if (NCMAX == 8) {                                                                                       \
+                for (; t + 8 <= t1; t += 8) NAME##_cols(x, nb, q, d, bsums, k, t, 8, out, ldo, r);                  \
+                if (t + 4 <= t1) { NAME##_cols(x, nb, q, d, bsums, k, t, 4, out, ldo, r); t += 4; }                 \
                 if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, bsums, k, t, 2, out, ldo, r); t += 2; }                 \
             }                                                                                                       \
             for (; t < t1; t++) NAME##_cols(x, nb, q, d, bsums, k, t, 1, out, ldo, r);                              \
@@ -397,5 +398,5 @@ KERNEL void ENTRY(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8
 
 ROWS_256(jg_q4_K, q4_K, 1)
 ROWS_256(jg_q6_K, q6_K, 1)
-ROWS_256(jg_gemm_q4_K, q4_K, 4)
-ROWS_256(jg_gemm_q6_K, q6_K, 4)
+ROWS_256(jg_gemm_q4_K, q4_K, 8)
+ROWS_256(jg_gemm_q6_K, q6_K, 8)
