@@ -12,12 +12,14 @@ import org.jgemma.ggml.GgmlType;
 /**
  * {@code out[t][r] = Σ_k W[r][k] x[t][k]} on all workers, rows split across them. Two paths:
  * <ul>
- *   <li>few tokens (decode) on a quantized weight: the activation rows are quantized once to the weight's
- *       vec_dot_type and each weight row is dotted with them in int8 ({@link QuantDot}), as llama.cpp does; in a
- *       step of several sequences, two at a time ({@link QuantDotPair}: each weight block loaded once for both, the
- *       same floats as one at a time);</li>
- *   <li>many tokens (prompt) or float weights: each worker dequantizes a pair of weight rows into its scratch once
- *       per chunk of tokens and runs a 2-row × 4-token float tile, so every weight byte read serves many tokens.</li>
+ *   <li>the int8 path: the activation rows are quantized once to the weight's vec_dot_type and each weight row is
+ *       dotted with them in int8, as llama.cpp does. Few tokens (a decode step) on any quantized weight; a prompt
+ *       too where the native kernels cover the type ({@link NativeKernels}: each weight block decoded once for up to
+ *       8 token rows, every token by the same instructions as alone). Without them: {@link QuantDot}, and in a step of
+ *       several sequences {@link QuantDotPair} (each weight block loaded once for two, the same floats as one);</li>
+ *   <li>otherwise (a prompt on a type without a native kernel, or float weights): float tiles over dequantized weight
+ *       panels ({@link MatmulBatched}; a 2-row × 4-token tile on machines narrower than 256 bits), so every weight
+ *       byte read serves many tokens.</li>
  * </ul>
  * One instance per backend; {@link #run} is allocation-free.
  */
@@ -177,11 +179,15 @@ final class Matmul implements WorkerPool.Task {
             acts.cols = k;
             if (n == 1 || pool.size() == 1) {
                 ActivationQuant.quantize(acts, x, 0, n, k);
+                if (NATIVE) NativeKernels.toBytes(acts, 0, n, k);
             } else {
+                if (NATIVE) { // allocated here, not by two workers at once
+                    acts.bytes();
+                    acts.bsums16();
+                }
                 quantizeTask.set(acts, x, n, k);
-                pool.run(quantizeTask);
+                pool.run(quantizeTask); // with the int8 copies the native kernels read
             }
-            if (NATIVE) NativeKernels.toBytes(acts, n, k);
             cachedX[ki] = x;
             cachedVersion[ki] = xVersion;
             cachedN[ki] = n;
@@ -352,7 +358,10 @@ final class Matmul implements WorkerPool.Task {
         public void run(int worker, int nw) {
             int per = (qn + nw - 1) / nw;
             int t0 = Math.min(qn, worker * per), t1 = Math.min(qn, t0 + per);
-            if (t0 < t1) ActivationQuant.quantize(acts, qx, t0, t1, qk);
+            if (t0 < t1) {
+                ActivationQuant.quantize(acts, qx, t0, t1, qk);
+                if (NATIVE) NativeKernels.toBytes(acts, t0, t1, qk);
+            }
         }
     }
 }

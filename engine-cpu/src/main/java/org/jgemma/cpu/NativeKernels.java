@@ -116,13 +116,18 @@ final class NativeKernels {
 
     /** Int8 copies of the activations' quants: the kernels read bytes (the Java kernels read the widened shorts). */
     static void toBytes(Q8Activations a, int n, int k) {
+        toBytes(a, 0, n, k);
+    }
+
+    /** {@link #toBytes} for activation rows [t0, t1) (the workers of a parallel quantization convert their own). */
+    static void toBytes(Q8Activations a, int t0, int t1, int k) {
         short[] q = a.q;
         byte[] b = a.bytes();
-        for (int i = 0, e = n * k; i < e; i++) b[i] = (byte) q[i];
+        for (int i = t0 * k, e = t1 * k; i < e; i++) b[i] = (byte) q[i];
         if (a.kind == GgmlType.Q8_K) { // sums of 16 values of at most 127 in magnitude: they fit
             int[] s = a.bsums;
             short[] s16 = a.bsums16();
-            for (int i = 0, e = n * (k / 16); i < e; i++) s16[i] = (short) s[i];
+            for (int i = t0 * (k / 16), e = t1 * (k / 16); i < e; i++) s16[i] = (short) s[i];
         }
     }
 
