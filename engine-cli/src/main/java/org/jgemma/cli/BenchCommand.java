@@ -88,6 +88,7 @@ final class BenchCommand implements Callable<Integer> {
             }) : null;
             boolean cuda = onCuda && parallel <= 0;  // per token of one sequence
             long[] launches = new long[1];  // kernel launches of the last tg run (CUDA: counted by its driver)
+            long[] st0 = m.stepStatistics();
             double[] tg = nGen > 0 && parallel > 0 ? measure(() -> parallelTg(m, rnd.nextLong())) : nGen > 0 ? measure(() -> {
                 seq.reset();
                 int[] one = new int[1];
@@ -101,6 +102,9 @@ final class BenchCommand implements Callable<Integer> {
                 if (cuda) launches[0] = CudaBackend.totalKernelLaunches() - l0;
                 return tps;
             }) : null;
+            long[] st1 = m.stepStatistics();
+            // the decode steps of the tg runs (warm-ups included): how many sequences a batched step held on average
+            double meanBatch = st1[2] > st0[2] ? (double) (st1[1] - st0[1]) / (st1[2] - st0[2]) : 0;
             if (json) {
                 ObjectMapper mapper = new ObjectMapper();
                 ObjectNode o = mapper.createObjectNode();
@@ -112,7 +116,10 @@ final class BenchCommand implements Callable<Integer> {
                 o.put("warmup", warmup);
                 if (pp != null) o.set("pp", result(mapper, nPrompt, pp));
                 if (tg != null) o.set("tg", result(mapper, nGen, tg));
-                if (parallel > 0) o.put("parallel", parallel);
+                if (parallel > 0) {
+                    o.put("parallel", parallel);
+                    o.put("mean_decode_batch", meanBatch);
+                }
                 if (onCuda && pp != null && prefill[3] > 0) {
                     // the prompt's matmuls: each weight byte read prefill_weight_reads times (tiles of 64 tokens
                     // past 8 columns) against prefill_weight_reads_matvec times through 8-column mat-vec launches
@@ -134,6 +141,9 @@ final class BenchCommand implements Callable<Integer> {
                 out.println("| --- | --- | --: | --: |");
                 if (pp != null) row(out, Cli.label(model, path), m, "pp" + nPrompt, pp);
                 if (tg != null) row(out, Cli.label(model, path), m, "tg" + nGen + (parallel > 0 ? " x" + parallel : ""), tg);
+                if (tg != null && parallel > 0) {
+                    spec.commandLine().getErr().printf(Locale.ROOT, "tg x%d: %.2f sequences per batched decode step on average%n", parallel, meanBatch);
+                }
                 if (onCuda && pp != null && prefill[3] > 0) {
                     spec.commandLine().getErr().printf(Locale.ROOT, "cuda (%s driver): pp%d in %d kernel launches, each weight"
                                     + " byte read %.1f times (8-column mat-vec alone: %.1f)%n", CudaBackend.configuredDriver(), nPrompt,

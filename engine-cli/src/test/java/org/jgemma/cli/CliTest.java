@@ -109,6 +109,23 @@ class CliTest {
         assertTrue(j.get("tg").get("tokens_per_second").get("stddev").asDouble() >= 0);
     }
 
+    /**
+     * bench --parallel 3: three sessions generate at once and the scheduler's mean decode batch is reported: between
+     * 1 and 3 (3 when every step held all three; a loaded machine can make a session miss a step, so no tighter bound
+     * here — SessionsTest checks the batching itself).
+     */
+    @Test
+    void benchParallelReportsTheMeanDecodeBatch() throws Exception {
+        Result r = run("bench", Fixtures.file("tinygqa/gemma3-tinygqa-q4_k_m.gguf").toString(), "-p", "0", "-n", "6", "-r", "1",
+                "--warmup", "0", "--parallel", "3", "--backend", "cpu", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals(3, j.get("parallel").asInt());
+        double batch = j.get("mean_decode_batch").asDouble();
+        assertTrue(batch >= 1 && batch <= 3, "mean decode batch " + batch);
+        assertTrue(j.get("tg").get("tokens_per_second").get("mean").asDouble() > 0);
+    }
+
     /** bench --backend cuda on the host driver (the CUDA kernels on the CPU): launches per token counted by the driver. */
     @Test
     void benchOnTheCudaHostDriverReportsLaunchesPerToken() throws Exception {

@@ -471,7 +471,10 @@ public final class Model implements AutoCloseable {
     /** Most prompt tokens evaluated in one step (a prompt goes in chunks of this size). */
     public int batchSize() { return inference.batchSize(); }
 
-    /** Steps run so far and the decode rows in them (rows / steps: the mean decode batch), for benchmarks. */
+    /**
+     * Steps run so far (prompt chunks, allocations and decode steps), the decode rows in them, and the decode steps:
+     * rows / decode steps is the mean decode batch. For benchmarks and servers' statistics.
+     */
     public long[] stepStatistics() { return scheduler.statistics(); }
 
     /** Whether {@link #close()} was called (or the model was cleaned). */

@@ -27,7 +27,7 @@ final class StepScheduler {
     private boolean running, closed, lastWasDecode;
     private int decoding;        // sequences between the start and the end of a generation's token loop
     private long lastStepNanos;
-    private long steps, batchedRows; // statistics: steps run, decode rows in them
+    private long steps, batchedRows, decodeSteps; // statistics: steps run, decode rows in them, decode steps
     // the leader's batch (only the leader touches these, outside the monitor)
     private final Request[] batch;
     private final Inference.Sequence[] seqs;
@@ -89,9 +89,9 @@ final class StepScheduler {
         notifyAll();
     }
 
-    /** Steps run and decode rows in them (rows / steps is the mean decode batch). */
+    /** Steps run (all kinds), the decode rows in them, and the decode steps (rows / decode steps: the mean decode batch). */
     synchronized long[] statistics() {
-        return new long[] {steps, batchedRows};
+        return new long[] {steps, batchedRows, decodeSteps};
     }
 
     synchronized boolean isClosed() {
@@ -135,7 +135,10 @@ final class StepScheduler {
                 synchronized (this) {
                     lastStepNanos = System.nanoTime() - t0;
                     steps++;
-                    if (batch[0].decode()) batchedRows += count;
+                    if (batch[0].decode()) {
+                        batchedRows += count;
+                        decodeSteps++;
+                    }
                     for (int i = 0; i < count; i++) {
                         batch[i].error = err;
                         batch[i].done = true;
