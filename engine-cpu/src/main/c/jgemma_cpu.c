@@ -265,7 +265,8 @@ static const uint8_t k_shuffle_q6[128] = {
 // activations [n][k]; dy: their scales [n][k/256]; bs: int16 sums of each 16 activations [n][k/16] (ggml's
 // block_q8_K.bsums).
 KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t *x, int nb, const int8_t *q,
-        const float *dy, const int16_t *bs, int k, int t0, const int NC, float *out, int ldo, int r) {
+        const float *dy, const int16_t *bs, const int16_t *q8s, int k, int t0, const int NC, float *out, int ldo, int r) {
+    (void) bs;
     const uint32_t kmask1 = 0x3f3f3f3f, kmask2 = 0x0f0f0f0f, kmask3 = 0x03030303;
     const __m256i m4 = _mm256_set1_epi8(0xF);
     __m256 acc[8];
@@ -286,9 +287,7 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
         _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
             const int t = t0 + c;
             const float dmin = -dy[(int64_t) t * nb + i] * xdmin;
-            const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bs + (int64_t) t * (k / 16) + 16 * i));
-            const __m128i q8s = _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1));
-            const __m128i prod = _mm_madd_epi16(mins, q8s);
+            const __m128i prod = _mm_madd_epi16(mins, _mm_loadu_si128((const __m128i *) (q8s + ((int64_t) c * nb + i) * 8)));
             acc_m[c] = _mm_fmadd_ps(_mm_set1_ps(dmin), _mm_cvtepi32_ps(prod), acc_m[c]);
         }
         const __m128i sc128 = _mm256_extracti128_si256(mins_and_scales, 0);
@@ -322,7 +321,8 @@ KERNEL __attribute__((always_inline)) static inline void q4_K_cols(const uint8_t
 }
 
 KERNEL __attribute__((always_inline)) static inline void q6_K_cols(const uint8_t *x, int nb, const int8_t *q,
-        const float *dy, const int16_t *bs, int k, int t0, const int NC, float *out, int ldo, int r) {
+        const float *dy, const int16_t *bs, const int16_t *q8s, int k, int t0, const int NC, float *out, int ldo, int r) {
+    (void) q8s;
     const __m256i m3 = _mm256_set1_epi8(3), m15 = _mm256_set1_epi8(15);
     __m256 acc[8];
     _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
@@ -380,17 +380,27 @@ KERNEL void ENTRY(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
     const int nb = k / 256;                                                                                         \
     const int tb = col_block(k);                                                                                    \
+    /* ggml's q8s: the sums of each 32 activations (pairs of bsums, _mm_hadd_epi16) of a column block, [t][nb][8],   \
+       made once per call instead of once per row; tb * nb <= 512 for k <= 32768 */                                  \
+    int16_t q8s[512 * 8];                                                                                           \
     for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
         const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
+        if ((t1 - t0) * nb > 512) return; /* unreachable: NativeKernels refuses k > 32768 */                        \
+        for (int t = t0; t < t1; t++)                                                                               \
+            for (int i = 0; i < nb; i++) {                                                                          \
+                const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i)); \
+                _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),                                       \
+                        _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));  \
+            }                                                                                                       \
         for (int r = r0; r < r1; r++) {                                                                             \
             const uint8_t *x = w + rowBytes * r;                                                                    \
             int t = t0;                                                                                             \
             if (NCMAX == 8) {                                                                                       \
-                for (; t + 8 <= t1; t += 8) NAME##_cols(x, nb, q, d, bsums, k, t, 8, out, ldo, r);                  \
-                if (t + 4 <= t1) { NAME##_cols(x, nb, q, d, bsums, k, t, 4, out, ldo, r); t += 4; }                 \
-                if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, bsums, k, t, 2, out, ldo, r); t += 2; }                 \
+                for (; t + 8 <= t1; t += 8) NAME##_cols(x, nb, q, d, bsums, q8s + (t - t0) * nb * 8, k, t, 8, out, ldo, r); \
+                if (t + 4 <= t1) { NAME##_cols(x, nb, q, d, bsums, q8s + (t - t0) * nb * 8, k, t, 4, out, ldo, r); t += 4; } \
+                if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, bsums, q8s + (t - t0) * nb * 8, k, t, 2, out, ldo, r); t += 2; } \
             }                                                                                                       \
-            for (; t < t1; t++) NAME##_cols(x, nb, q, d, bsums, k, t, 1, out, ldo, r);                              \
+            for (; t < t1; t++) NAME##_cols(x, nb, q, d, bsums, q8s + (t - t0) * nb * 8, k, t, 1, out, ldo, r);     \
         }                                                                                                           \
     }                                                                                                               \
 }
