@@ -62,6 +62,15 @@ static inline int col_block(int k) {
     return tb < 4 ? 4 : tb & ~3;
 }
 
+KERNEL static inline __m256 lane4(__m256 v, int j) { // v's lane j of each 128-bit half, in every lane (j a constant)
+    switch (j) {
+    case 0: return _mm256_permute_ps(v, 0x00);
+    case 1: return _mm256_permute_ps(v, 0x55);
+    case 2: return _mm256_permute_ps(v, 0xAA);
+    default: return _mm256_permute_ps(v, 0xFF);
+    }
+}
+
 // The 32-weight block types (Q8_0 activations). A row is dotted with NC activation rows at once: each weight block
 // is loaded and decoded once (WEIGHTS), then every column multiplies it with its own activations (vpmaddubsw,
 // vpmaddwd, convert, scale FMA into its own accumulator), so column t gets the same float whatever NC is.
@@ -95,86 +104,38 @@ KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8
     _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++)                                                            \
         out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]) - (float) (OFF) * corr[c];                         \
 }                                                                                                                   \
-/* Four columns whose block scales were laid out [nb][4] (ds, and es likewise): one multiply gives the four scale   \
-   products of a block and an in-lane permute hands each column its own (tinyBLAS_Q0_AVX's trick): the same        \
-   products as above; the four columns' offset sums go in one 4-lane FMA, the same float as each column's own.    */ \
-KERNEL static void NAME##_cols4(const uint8_t *x, int nb, const int8_t *q, const float *ds, const float *es4,     \
-        int k, int t0, float *out, int ldo, int r) {                                                                \
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;                                       \
-    __m128 corr = _mm_setzero_ps();                                                                                 \
-    const __m256i ones = _mm256_set1_epi16(1);                                                                      \
-    const int8_t *q0 = q + (int64_t) t0 * k, *q1 = q0 + k, *q2 = q1 + k, *q3 = q2 + k;                              \
-    for (int b = 0; b < nb; b++) {                                                                                  \
-        const uint8_t *blk = x + (BYTES) * b;                                                                       \
-        const float hd = h2f(blk);                                                                                  \
-        const __m256 dv = _mm256_mul_ps(_mm256_set1_ps(hd), _mm256_broadcast_ps((const __m128 *) (ds + 4 * b)));    \
-        if (OFF) corr = _mm_fmadd_ps(_mm_set1_ps(hd), _mm_loadu_ps(es4 + 4 * b), corr);                             \
-        WEIGHTS                                                                                                     \
-        const __m256i ax = (OFF) ? qx : _mm256_sign_epi8(qx, qx);                                                   \
-        __m256i y;                                                                                                  \
-        y = _mm256_loadu_si256((const __m256i *) (q0 + 32 * b));                                                    \
-        acc0 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0x00),                                                         \
-                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc0); \
-        y = _mm256_loadu_si256((const __m256i *) (q1 + 32 * b));                                                    \
-        acc1 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0x55),                                                         \
-                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc1); \
-        y = _mm256_loadu_si256((const __m256i *) (q2 + 32 * b));                                                    \
-        acc2 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0xAA),                                                         \
-                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc2); \
-        y = _mm256_loadu_si256((const __m256i *) (q3 + 32 * b));                                                    \
-        acc3 = _mm256_fmadd_ps(_mm256_permute_ps(dv, 0xFF),                                                         \
-                _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))), acc3); \
-    }                                                                                                               \
-    float cr[4];                                                                                                    \
-    _mm_storeu_ps(cr, corr);                                                                                        \
-    out[(int64_t) t0 * ldo + r] = hsum_float_8(acc0) - (float) (OFF) * cr[0];                                       \
-    out[(int64_t) (t0 + 1) * ldo + r] = hsum_float_8(acc1) - (float) (OFF) * cr[1];                                 \
-    out[(int64_t) (t0 + 2) * ldo + r] = hsum_float_8(acc2) - (float) (OFF) * cr[2];                                 \
-    out[(int64_t) (t0 + 3) * ldo + r] = hsum_float_8(acc3) - (float) (OFF) * cr[3];                                 \
-}                                                                                                                   \
-/* Eight columns: two groups of four (their scales and sums as cols4 reads them), each weight block decoded once    \
-   for all eight; the same floats as cols4 and cols. */                                                              \
-KERNEL static void NAME##_cols8(const uint8_t *x, int nb, const int8_t *q, const float *dsA, const float *dsB,     \
-        const float *esA, const float *esB, int k, int t0, float *out, int ldo, int r) {                           \
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;                 \
-    __m128 cA = _mm_setzero_ps(), cB = cA;                                                                          \
+/* NG groups of four columns (NG = 1 or 2) whose block scales were laid out [group][nb][4] (ds, and es likewise):   \
+   one multiply gives a block's four scale products and an in-lane permute hands each column its own                \
+   (tinyBLAS_Q0_AVX's trick), the same products as above; a group's offset sums go in one 4-lane FMA, the same       \
+   float as each column's own; each weight block is decoded once for all 4 NG columns. */                            \
+KERNEL __attribute__((always_inline)) static inline void NAME##_groups(const uint8_t *x, int nb, const int8_t *q,   \
+        const float *ds, const float *es, int k, int t0, const int NG, float *out, int ldo, int r) {                \
+    __m256 acc[8];                                                                                                  \
+    __m128 corr[2] = {_mm_setzero_ps(), _mm_setzero_ps()};                                                          \
+    _Pragma("GCC unroll 8") for (int c = 0; c < 4 * NG; c++) acc[c] = _mm256_setzero_ps();                          \
     const __m256i ones = _mm256_set1_epi16(1);                                                                      \
     const int8_t *q0 = q + (int64_t) t0 * k;                                                                        \
     for (int b = 0; b < nb; b++) {                                                                                  \
         const uint8_t *blk = x + (BYTES) * b;                                                                       \
-        const float hd = h2f(blk);                                                                                  \
-        const __m256 hv = _mm256_set1_ps(hd);                                                                       \
-        const __m256 dA = _mm256_mul_ps(hv, _mm256_broadcast_ps((const __m128 *) (dsA + 4 * b)));                   \
-        const __m256 dB = _mm256_mul_ps(hv, _mm256_broadcast_ps((const __m128 *) (dsB + 4 * b)));                   \
-        if (OFF) {                                                                                                  \
-            cA = _mm_fmadd_ps(_mm256_castps256_ps128(hv), _mm_loadu_ps(esA + 4 * b), cA);                          \
-            cB = _mm_fmadd_ps(_mm256_castps256_ps128(hv), _mm_loadu_ps(esB + 4 * b), cB);                          \
+        const __m256 hv = _mm256_set1_ps(h2f(blk));                                                                 \
+        __m256 dv[2];                                                                                               \
+        _Pragma("GCC unroll 2") for (int g = 0; g < NG; g++) {                                                      \
+            dv[g] = _mm256_mul_ps(hv, _mm256_broadcast_ps((const __m128 *) (ds + (g * nb + b) * 4)));               \
+            if (OFF) corr[g] = _mm_fmadd_ps(_mm256_castps256_ps128(hv), _mm_loadu_ps(es + (g * nb + b) * 4), corr[g]); \
         }                                                                                                           \
         WEIGHTS                                                                                                     \
         const __m256i ax = (OFF) ? qx : _mm256_sign_epi8(qx, qx);                                                   \
-        const int8_t *qb = q0 + 32 * b;                                                                             \
-        __m256i y;                                                                                                  \
-        _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++) {                                                       \
-            y = _mm256_loadu_si256((const __m256i *) (qb + (int64_t) c * k));                                       \
-            const __m256 p = _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx)))); \
-            switch (c) {                                                                                            \
-            case 0: a0 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0x00), p, a0); break;                                \
-            case 1: a1 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0x55), p, a1); break;                                \
-            case 2: a2 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0xAA), p, a2); break;                                \
-            case 3: a3 = _mm256_fmadd_ps(_mm256_permute_ps(dA, 0xFF), p, a3); break;                                \
-            case 4: a4 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0x00), p, a4); break;                                \
-            case 5: a5 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0x55), p, a5); break;                                \
-            case 6: a6 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0xAA), p, a6); break;                                \
-            default: a7 = _mm256_fmadd_ps(_mm256_permute_ps(dB, 0xFF), p, a7); break;                               \
-            }                                                                                                       \
+        _Pragma("GCC unroll 8") for (int c = 0; c < 4 * NG; c++) {                                                  \
+            const __m256i y = _mm256_loadu_si256((const __m256i *) (q0 + (int64_t) c * k + 32 * b));                \
+            const __m256i dot = _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx));                      \
+            acc[c] = _mm256_fmadd_ps(lane4(dv[c / 4], c % 4), _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, dot)), acc[c]); \
         }                                                                                                           \
     }                                                                                                               \
     float cr[8];                                                                                                    \
-    _mm_storeu_ps(cr, cA);                                                                                          \
-    _mm_storeu_ps(cr + 4, cB);                                                                                      \
-    const __m256 as[8] = {a0, a1, a2, a3, a4, a5, a6, a7};                                                          \
-    _Pragma("GCC unroll 8") for (int c = 0; c < 8; c++)                                                             \
-        out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(as[c]) - (float) (OFF) * cr[c];                            \
+    _mm_storeu_ps(cr, corr[0]);                                                                                     \
+    _mm_storeu_ps(cr + 4, corr[1]);                                                                                 \
+    _Pragma("GCC unroll 8") for (int c = 0; c < 4 * NG; c++)                                                        \
+        out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]) - (float) (OFF) * cr[c];                           \
 }                                                                                                                   \
 KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
@@ -210,10 +171,9 @@ KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const 
             int t = t0;                                                                                             \
             int g = 0;                                                                                              \
             for (; fits && g + 2 <= groups; g += 2, t += 8)                                                         \
-                NAME##_cols8(x, nb, q, ds + g * nb * 4, ds + (g + 1) * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0),      \
-                             es4 + ((OFF) ? (g + 1) * nb * 4 : 0), k, t, out, ldo, r);                              \
+                NAME##_groups(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, 2, out, ldo, r);     \
             for (; g < groups; g++, t += 4) {                                                                       \
-                if (fits) NAME##_cols4(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, out, ldo, r); \
+                if (fits) NAME##_groups(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, 1, out, ldo, r); \
                 else NAME##_cols(x, nb, q, d, es, k, t, 4, out, ldo, r);                                            \
             }                                                                                                       \
             if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 2, out, ldo, r); t += 2; } \

@@ -86,18 +86,19 @@ final class NativeKernels {
         FunctionDescriptor fd = FunctionDescriptor.ofVoid(P, ValueLayout.JAVA_LONG, I, I, P, P, P, I, I, P, I);
         Linker.Option critical = Linker.Option.critical(true);
         for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
-            String sym = "jg_" + t.name().toLowerCase().replace("_k", "_K"); // jg_q8_0 ... jg_q4_K, jg_q6_K
-            KERNELS.put(t, linker.downcallHandle(lib.find(sym).orElseThrow(() -> new IllegalStateException("no symbol " + sym)), fd, critical));
-        }
-        for (GgmlType t : new GgmlType[] {GgmlType.Q4_K, GgmlType.Q6_K}) {
-            String sym = "jg_gemm_" + t.name().toLowerCase().replace("_k", "_K");
-            MULTI.put(t, linker.downcallHandle(lib.find(sym).orElseThrow(() -> new IllegalStateException("no symbol " + sym)), fd, critical));
+            String name = t.name().toLowerCase().replace("_k", "_K"); // q8_0 ... q4_K, q6_K
+            KERNELS.put(t, bind(linker, lib, "jg_" + name, fd, critical));
+            if (t.blockSize == 256) MULTI.put(t, bind(linker, lib, "jg_gemm_" + name, fd, critical));
         }
         return null;
     }
 
     /** Widest rows the kernels take: their per-call scratch (scales and sums of a block of columns) is sized for it. */
     static final int MAX_K = 32768;
+
+    private static MethodHandle bind(Linker linker, SymbolLookup lib, String sym, FunctionDescriptor fd, Linker.Option critical) {
+        return linker.downcallHandle(lib.find(sym).orElseThrow(() -> new IllegalStateException("no symbol " + sym)), fd, critical);
+    }
 
     /** Whether the native kernel for {@code type} runs here. */
     static boolean supports(GgmlType type) {

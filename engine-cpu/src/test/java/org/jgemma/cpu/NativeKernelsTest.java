@@ -82,12 +82,7 @@ class NativeKernelsTest {
             }
             // one row range and one column at a time: the same floats, bit for bit
             for (int c = 0; c < cols; c++) {
-                Q8Activations one = new Q8Activations(1, k);
-                one.kind = a.kind;
-                ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
-                NativeKernels.toBytes(one, 1, k);
-                float[] single = new float[rows];
-                NativeKernels.rows(type, t.data(), rb, 1, rows, one, k, 1, single, rows);
+                float[] single = alone(type, t, x, c, k, 1, rows);
                 for (int r = 1; r < rows; r++) {
                     assertEquals(Float.floatToRawIntBits(all[c * rows + r]), Float.floatToRawIntBits(single[r]),
                             type + " k=" + k + " row " + r + " column " + c + ": in a batch of " + cols + " " + all[c * rows + r] + ", alone " + single[r]);
@@ -116,17 +111,23 @@ class NativeKernelsTest {
         float[] all = new float[cols * rows];
         NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, all, rows);
         for (int c = 0; c < cols; c++) {
-            Q8Activations one = new Q8Activations(1, k);
-            one.kind = a.kind;
-            ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
-            NativeKernels.toBytes(one, 1, k);
-            float[] single = new float[rows];
-            NativeKernels.rows(type, t.data(), rb, 0, rows, one, k, 1, single, rows);
+            float[] single = alone(type, t, x, c, k, 0, rows);
             for (int r = 0; r < rows; r++) {
                 assertEquals(Float.floatToRawIntBits(single[r]), Float.floatToRawIntBits(all[c * rows + r]),
                         type + " row " + r + " column " + c + " of " + cols + ": " + all[c * rows + r] + ", alone " + single[r]);
             }
         }
+    }
+
+    /** Rows [r0, rows) of {@code t} against column c of x ([cols][k]) quantized and computed alone (n = 1). */
+    private static float[] alone(GgmlType type, GgufTensorInfo t, float[] x, int c, int k, int r0, int rows) {
+        Q8Activations one = new Q8Activations(1, k);
+        one.kind = Q8Activations.kindFor(type);
+        ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
+        NativeKernels.toBytes(one, 1, k);
+        float[] single = new float[rows];
+        NativeKernels.rows(type, t.data(), type.byteSize(k), r0, rows, one, k, 1, single, rows);
+        return single;
     }
 
     @Test
