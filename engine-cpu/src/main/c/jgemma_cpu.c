@@ -22,7 +22,7 @@ int jg_cpu_supported(void) {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
 }
 
-int jg_abi_version(void) { return 2; }
+int jg_abi_version(void) { return 3; }
 
 KERNEL static inline float h2f(const uint8_t *p) {
     uint16_t h;
@@ -194,6 +194,103 @@ ROWS_32(q4_0, 18, 8,
 ROWS_32(q5_0, 22, 16,
         const __m256i qx = _mm256_or_si256(bytes_from_nibbles_32(blk + 6),
                 _mm256_and_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8(0x10)));)
+
+// Q4_0 repacked at load into groups of 8 rows: ggml's block_q4_0x8 layout (make_block_q4_0x8 in ggml-cpu/repack.cpp,
+// blck_size_interleave 8) without its XOR 0x88, so the nibbles stay unsigned as stored. Per 32-weight block of the 8
+// rows: their 8 scales (f16, row order), then 128 bytes: 8 bytes of each row in turn, rows 0..7 with their bytes 0..7,
+// then rows 0..7 with their bytes 8..15. A group takes exactly the bytes of its 8 rows (8 x 18 per block), so the group
+// of row r (a multiple of 8) starts at byte r * rowBytes, as the row does unpacked.
+void jg_pack_q4_0(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t rows) {
+    const int64_t nb = rowBytes / 18;
+    for (int64_t g = 0; g + 8 <= rows; g += 8)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *o = dst + g * rowBytes + 144 * b;
+            for (int i = 0; i < 8; i++) memcpy(o + 2 * i, src + (g + i) * rowBytes + 18 * b, 2);
+            for (int i = 0; i < 16; i++) memcpy(o + 16 + 8 * i, src + (g + i % 8) * rowBytes + 18 * b + 2 + 8 * (i / 8), 8);
+        }
+}
+
+// One group of 8 packed Q4_0 rows dotted with NC activation columns; each block of the group is decoded once for all.
+// A 32-byte register holds 8 bytes of 4 rows; each column's 8-byte pieces are broadcast to the 4 rows
+// (ggml_gemv_q4_0_8x8_q8_0's arrangement), so vpmaddubsw + vpmaddwd give pair sums of 4 rows at once: the four
+// products of a row (low and high nibbles of its bytes 0..7 and 8..15, at most 2*15*128 each) add in int16 without
+// overflow, and one vphaddd makes the 8 rows' block dots, lanes in row order 0 1 4 5 2 3 6 7 (PERM). The offset 8 of
+// every nibble comes off in int32 through the column's block sum (s8 = 8 * sum(y), exact), then one FMA with the 8
+// scale products, so each row's result is exact integers times scales; column t is computed by the same
+// instructions whatever NC is.
+KERNEL __attribute__((always_inline)) static inline void q4_0x8_cols(const uint8_t *x, int nb, const int8_t *q,
+        const float *d, const int32_t *s8, int k, int t0, const int NC, float *out, int ldo, int r) {
+    const __m256i m4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    __m256 acc[8];
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = x + 144 * b;
+        const __m256 dw = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (blk + 16));  // rows 0-3, bytes 0-7
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (blk + 48));  // rows 4-7, bytes 0-7
+        const __m256i w2 = _mm256_loadu_si256((const __m256i *) (blk + 80));  // rows 0-3, bytes 8-15
+        const __m256i w3 = _mm256_loadu_si256((const __m256i *) (blk + 112)); // rows 4-7, bytes 8-15
+        const __m256i l0 = _mm256_and_si256(w0, m4), h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), m4);
+        const __m256i l1 = _mm256_and_si256(w1, m4), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), m4);
+        const __m256i l2 = _mm256_and_si256(w2, m4), h2 = _mm256_and_si256(_mm256_srli_epi16(w2, 4), m4);
+        const __m256i l3 = _mm256_and_si256(w3, m4), h3 = _mm256_and_si256(_mm256_srli_epi16(w3, 4), m4);
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
+            const int t = t0 + c;
+            const int8_t *y = q + (int64_t) t * k + 32 * b;
+            int64_t y0, y1, y2, y3;
+            memcpy(&y0, y, 8);
+            memcpy(&y1, y + 8, 8);
+            memcpy(&y2, y + 16, 8);
+            memcpy(&y3, y + 24, 8);
+            const __m256i Y0 = _mm256_set1_epi64x(y0), Y1 = _mm256_set1_epi64x(y1);
+            const __m256i Y2 = _mm256_set1_epi64x(y2), Y3 = _mm256_set1_epi64x(y3);
+            // byte j of a row: low nibble weight j, high nibble weight j + 16
+            const __m256i sa = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(l0, Y0), _mm256_maddubs_epi16(l2, Y1)),
+                                                _mm256_add_epi16(_mm256_maddubs_epi16(h0, Y2), _mm256_maddubs_epi16(h2, Y3)));
+            const __m256i sb = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(l1, Y0), _mm256_maddubs_epi16(l3, Y1)),
+                                                _mm256_add_epi16(_mm256_maddubs_epi16(h1, Y2), _mm256_maddubs_epi16(h3, Y3)));
+            __m256i dot = _mm256_hadd_epi32(_mm256_madd_epi16(sa, ones), _mm256_madd_epi16(sb, ones));
+            dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(s8[(int64_t) (t - t0) * nb + b]));
+            const __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(d[(int64_t) t * nb + b]));
+            acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(dot), acc[c]);
+        }
+    }
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++)
+        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_permutevar8x32_ps(acc[c], perm)); // PERM is its own inverse
+}
+
+// Rows [r0, r1) (multiples of 8) of a packed Q4_0 weight (jg_pack_q4_0), the jg_q4_0 signature and results within
+// rounding of it (the same integers; the scales applied in another order).
+KERNEL void jg_q4_0x8(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
+                      const int16_t *bsums, int k, int n, float *out, int ldo) {
+    (void) bsums;
+    const int nb = k / 32;
+    const int tb = col_block(k);
+    enum { CAP = 4096 + 4 * 32 };
+    int32_t s8[CAP]; // 8 * sum(y) of each block of a column block's columns, [t - t0][nb]
+    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
+    for (int t0 = 0; t0 < n; t0 += tb) {
+        const int t1 = t0 + tb < n ? t0 + tb : n;
+        if ((t1 - t0) * nb > CAP) return; /* unreachable: NativeKernels refuses k > 32768 */
+        for (int t = t0; t < t1; t++)
+            for (int b = 0; b < nb; b++) {
+                const __m256i y = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));
+                const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, y), ones);
+                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+                s8[(t - t0) * nb + b] = 8 * _mm_cvtsi128_si32(s);
+            }
+        for (int r = r0; r + 8 <= r1; r += 8) {
+            const uint8_t *x = w + rowBytes * r;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) q4_0x8_cols(x, nb, q, d, s8 + (t - t0) * nb, k, t, 4, out, ldo, r);
+            if (t + 2 <= t1) { q4_0x8_cols(x, nb, q, d, s8 + (t - t0) * nb, k, t, 2, out, ldo, r); t += 2; }
+            if (t < t1) q4_0x8_cols(x, nb, q, d, s8 + (t - t0) * nb, k, t, 1, out, ldo, r);
+        }
+    }
+}
 
 static const uint8_t k_shuffle_k4[256] = {
      0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,

@@ -35,6 +35,8 @@ public final class CpuBackend implements Backend {
     private long allocated;
     private final SelfAttention selfAttention;
     private float[] ropeCos = new float[128], ropeSin = new float[128];
+    /** The repacked weights ({@link NativeKernels#pack}), freed by {@link #close}. */
+    private final java.lang.foreign.Arena packArena = java.lang.foreign.Arena.ofShared();
 
     public CpuBackend(int threads) {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
@@ -121,7 +123,21 @@ public final class CpuBackend implements Backend {
             maxCols = (int) cols;
             matmul.ensureCols(maxCols);
         }
-        return new CpuWeight(t.name(), t.type(), cols, rows, t.data(), t.rowBytes());
+        MemorySegment packed = null;
+        if (NativeKernels.packs(t.type(), cols, rows) && t.data().isMapped()) {
+            // a copy in groups of 8 rows for the native kernels (as llama.cpp's CPU_REPACK buffer); the mapped pages it
+            // was read from are dropped (they come back from the file if an embedding lookup reads them). A weight read
+            // into memory (--no-mmap) keeps its one copy: repacking it would double its memory.
+            try {
+                packed = packArena.allocate(t.rowBytes() * rows, 64);
+            } catch (OutOfMemoryError e) {
+                throw new BackendUnavailableException(String.format(java.util.Locale.ROOT,
+                        "cpu: no memory for the repacked copy of %s (%.1f MiB); -Djgemma.cpu.repack=false reads it in place", t.name(), t.rowBytes() * rows / 1048576.0));
+            }
+            NativeKernels.pack(t.type(), t.data(), packed, (int) cols, rows);
+            t.data().unload();
+        }
+        return new CpuWeight(t.name(), t.type(), cols, rows, t.data(), t.rowBytes(), packed);
     }
 
     @Override
@@ -393,6 +409,7 @@ public final class CpuBackend implements Backend {
         live.clear();
         allocated = 0;
         pool.close();
+        packArena.close();
     }
 
     private static CpuBuffer buf(Buffer b) {

@@ -67,6 +67,14 @@ final class CpuMemory {
         @Override public String name() { return name; }
     }
 
-    /** A weight read in place from the GGUF mapping: rows of {@code rowBytes} packed bytes. */
-    record CpuWeight(String name, GgmlType type, long cols, long rows, MemorySegment data, long rowBytes) implements Weight {}
+    /**
+     * A weight read in place from the GGUF mapping: rows of {@code rowBytes} packed bytes; {@code packed}, when not
+     * null, the same rows repacked for the native kernels in groups of 8 ({@link NativeKernels#pack}), which the
+     * matmuls read instead (everything else, an embedding lookup or the float tile, reads {@code data}).
+     */
+    record CpuWeight(String name, GgmlType type, long cols, long rows, MemorySegment data, long rowBytes, MemorySegment packed) implements Weight {
+        CpuWeight(String name, GgmlType type, long cols, long rows, MemorySegment data, long rowBytes) {
+            this(name, type, cols, rows, data, rowBytes, null);
+        }
+    }
 }

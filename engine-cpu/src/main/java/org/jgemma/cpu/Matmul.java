@@ -135,6 +135,7 @@ final class Matmul implements WorkerPool.Task {
         int k = (int) segW[0].cols();
         int total = 0;
         long maxRowBytes = 0;
+        boolean packed = false;
         for (int s = 0; s < count; s++) {
             CpuWeight sw = segW[s];
             if (sw.cols() != k) throw new IllegalArgumentException(sw.name() + ": " + sw.cols() + " columns, expected " + k + " as " + segW[0].name());
@@ -142,6 +143,7 @@ final class Matmul implements WorkerPool.Task {
             total += (int) sw.rows();
             segEnd[s] = total;
             maxRowBytes = Math.max(maxRowBytes, sw.rowBytes());
+            packed |= sw.packed() != null;
         }
         this.segs = count;
         this.n = n;
@@ -155,6 +157,7 @@ final class Matmul implements WorkerPool.Task {
         long claim = NativeKernels.supports(segW[0].type(), k) ? 256 << 10 : 64 << 10;
         if (n > 8) claim = Math.max(8 << 10, claim * 8 / n); // a prompt: each row costs n columns of work
         chunkRows = (int) Math.max(4, Math.min((total + 1) / 2, claim / maxRowBytes));
+        if (packed) chunkRows = (chunkRows + 7) & ~7; // whole groups of 8 rows
         pool.run(this);
         for (int s = 0; s < count; s++) {
             segW[s] = null;
@@ -241,7 +244,12 @@ final class Matmul implements WorkerPool.Task {
         long rb = w.rowBytes();
         GgmlType t = w.type();
         int k = this.k, n = this.n;
-        if (NativeKernels.supports(t, k)) { // every token row by the same native code: batch-invariant too
+        if (w.packed() != null) { // whole groups of 8 on the repacked copy; rows outside them (not with these claims) row by row
+            int p0 = Math.min(r1, (r0 + 7) & ~7), p1 = Math.max(p0, r1 & ~7);
+            if (r0 < p0) NativeKernels.rows(t, seg, rb, r0, p0, acts, k, n, out, (int) w.rows());
+            if (p0 < p1) NativeKernels.rows(t, true, w.packed(), rb, p0, p1, acts, k, n, out, (int) w.rows());
+            if (p1 < r1) NativeKernels.rows(t, seg, rb, p1, r1, acts, k, n, out, (int) w.rows());
+        } else if (NativeKernels.supports(t, k)) { // every token row by the same native code: batch-invariant too
             NativeKernels.rows(t, seg, rb, r0, r1, acts, k, n, out, (int) w.rows());
         } else if (n == 1) {
             for (int r = r0; r < r1; r++) out[r] = QuantDot.dot(t, seg, rb * r, acts, 0, k);

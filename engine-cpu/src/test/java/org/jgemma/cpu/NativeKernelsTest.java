@@ -119,6 +119,60 @@ class NativeKernelsTest {
         }
     }
 
+    /**
+     * Q4_0 repacked in groups of 8 rows (NativeKernels.pack, ggml's block_q4_0x8 layout): every row and column within
+     * rounding of the row-by-row kernel (the same integer block dots, the scales applied in another order) and of the
+     * scalar reference; each column bit-identical alone and in batches of 1 to 111 columns (through the column blocks'
+     * edges and the 4/2/1-column remainders); row ranges in whole groups only.
+     */
+    @Test
+    void repackedQ4_0MatchesTheRowKernelAndEachColumnIsItsOwn() {
+        GgmlType type = GgmlType.Q4_0;
+        assumeTrue(NativeKernels.packs(type, 32, 8), "repacked kernels not in use here: " + NativeKernels.describe());
+        for (int k : new int[] {32, 96, 1152, 2048}) {
+            int rows = 24, cols = k == 2048 ? 111 : 7;
+            GgufTensorInfo t = TestWeights.random("w", type, rows, k, 1700 + k);
+            float[] x = TestWeights.gaussian(cols * k, 1.0, 1800 + k);
+            x[k + 1] = 30f;
+            Q8Activations a = new Q8Activations(cols, k);
+            a.kind = GgmlType.Q8_0;
+            ActivationQuant.quantize(a, x, 0, cols, k);
+            NativeKernels.toBytes(a, cols, k);
+            long rb = type.byteSize(k);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment packed = arena.allocate(rb * rows, 64);
+                NativeKernels.pack(type, t.data(), packed, k, rows);
+                float[] plain = new float[cols * rows], got = new float[cols * rows];
+                NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, plain, rows);
+                NativeKernels.rows(type, true, packed, rb, 0, rows, a, k, cols, got, rows);
+                float[] wrow = new float[k];
+                for (int r = 0; r < rows; r++) {
+                    org.jgemma.ggml.Dequantize.dequantizeRow(type, t.data(), rb * r, wrow, 0, k);
+                    for (int c = 0; c < cols; c++) {
+                        double mag = 0;
+                        for (int i = 0; i < k; i++) mag += Math.abs(wrow[i] * x[c * k + i]);
+                        float ref = QuantDotReference.dot(type, t.data(), rb * r, a, c, k);
+                        assertEquals(plain[c * rows + r], got[c * rows + r], 1e-5 * mag + 1e-6, "k=" + k + " row " + r + " column " + c + ": repacked vs row kernel");
+                        assertEquals(ref, got[c * rows + r], 1e-5 * mag + 1e-6, "k=" + k + " row " + r + " column " + c + ": repacked vs reference");
+                    }
+                }
+                for (int c = 0; c < cols; c++) {
+                    Q8Activations one = new Q8Activations(1, k);
+                    one.kind = GgmlType.Q8_0;
+                    ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
+                    NativeKernels.toBytes(one, 1, k);
+                    float[] single = new float[rows];
+                    NativeKernels.rows(type, true, packed, rb, 8, rows, one, k, 1, single, rows);
+                    for (int r = 8; r < rows; r++) {
+                        assertEquals(Float.floatToRawIntBits(got[c * rows + r]), Float.floatToRawIntBits(single[r]),
+                                "k=" + k + " row " + r + " column " + c + ": in a batch of " + cols + " " + got[c * rows + r] + ", alone " + single[r]);
+                    }
+                }
+                assertThrows(IllegalArgumentException.class, () -> NativeKernels.rows(type, true, packed, rb, 4, rows, a, k, cols, got, rows));
+            }
+        }
+    }
+
     /** Rows [r0, rows) of {@code t} against column c of x ([cols][k]) quantized and computed alone (n = 1). */
     private static float[] alone(GgmlType type, GgufTensorInfo t, float[] x, int c, int k, int r0, int rows) {
         Q8Activations one = new Q8Activations(1, k);
