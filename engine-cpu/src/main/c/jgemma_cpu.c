@@ -16,6 +16,8 @@
 #include <string.h>
 
 #define KERNEL __attribute__((target("avx2,fma,f16c")))
+// The kernels that have a VNNI twin (vpdpbusd for vpmaddubsw + vpmaddwd): AVX512-VNNI on 256-bit vectors
+#define VNNI __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
 int jg_cpu_supported(void) {
     __builtin_cpu_init();
@@ -23,6 +25,13 @@ int jg_cpu_supported(void) {
 }
 
 int jg_abi_version(void) { return 3; }
+
+// Whether the VNNI twins (*_vnni) run here: AVX512-VNNI with AVX512-VL (256-bit vpdpbusd).
+int jg_cpu_vnni(void) {
+    __builtin_cpu_init();
+    return jg_cpu_supported() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512vnni");
+}
 
 KERNEL static inline float h2f(const uint8_t *p) {
     uint16_t h;
@@ -80,13 +89,14 @@ KERNEL static inline __m256 lane4(__m256 v, int j) { // v's lane j of each 128-b
 // FMA per block (es: dy_b * sum(y_b) per column and block, computed once per call). The integer part is exact either
 // way; the float result differs from ggml's sign-trick order by rounding only (NativeKernelsTest: within 1e-5 of the
 // magnitude of the dot).
-#define ROWS_32(NAME, BYTES, OFF, WEIGHTS)                                                                         \
-KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8_t *x, int nb, const int8_t *q,     \
+#define ROWS_32(NAME, SFX, ATTR, DOT1, BYTES, OFF, WEIGHTS)                                                                         \
+ATTR __attribute__((always_inline)) static inline void NAME##_cols##SFX(const uint8_t *x, int nb, const int8_t *q,     \
         const float *d, const float *es, int k, int t0, const int NC, float *out, int ldo, int r) {                 \
     __m256 acc[4];                                                                                                  \
     float corr[4];                                                                                                  \
     _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); corr[c] = 0; }             \
     const __m256i ones = _mm256_set1_epi16(1);                                                                      \
+    (void) ones;                                                                                                    \
     for (int b = 0; b < nb; b++) {                                                                                  \
         const uint8_t *blk = x + (BYTES) * b;                                                                       \
         const float hd = h2f(blk);                                                                                  \
@@ -96,8 +106,8 @@ KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8
             const int t = t0 + c;                                                                                   \
             const __m256 dd = _mm256_set1_ps(hd * d[(int64_t) t * nb + b]);                                         \
             const __m256i qy = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));                \
-            const __m256i dot = _mm256_maddubs_epi16(ax, (OFF) ? qy : _mm256_sign_epi8(qy, qx));                    \
-            acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, dot)), acc[c]);                 \
+            const __m256i dot = DOT1(ax, (OFF) ? qy : _mm256_sign_epi8(qy, qx));                                    \
+            acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(dot), acc[c]);                                          \
             if (OFF) corr[c] = __builtin_fmaf(hd, es[(int64_t) (t - t0) * nb + b], corr[c]);                        \
         }                                                                                                           \
     }                                                                                                               \
@@ -108,12 +118,13 @@ KERNEL __attribute__((always_inline)) static inline void NAME##_cols(const uint8
    one multiply gives a block's four scale products and an in-lane permute hands each column its own                \
    (tinyBLAS_Q0_AVX's trick), the same products as above; a group's offset sums go in one 4-lane FMA, the same       \
    float as each column's own; each weight block is decoded once for all 4 NG columns. */                            \
-KERNEL __attribute__((always_inline)) static inline void NAME##_groups(const uint8_t *x, int nb, const int8_t *q,   \
+ATTR __attribute__((always_inline)) static inline void NAME##_groups##SFX(const uint8_t *x, int nb, const int8_t *q,   \
         const float *ds, const float *es, int k, int t0, const int NG, float *out, int ldo, int r) {                \
     __m256 acc[8];                                                                                                  \
     __m128 corr[2] = {_mm_setzero_ps(), _mm_setzero_ps()};                                                          \
     _Pragma("GCC unroll 8") for (int c = 0; c < 4 * NG; c++) acc[c] = _mm256_setzero_ps();                          \
     const __m256i ones = _mm256_set1_epi16(1);                                                                      \
+    (void) ones;                                                                                                    \
     const int8_t *q0 = q + (int64_t) t0 * k;                                                                        \
     for (int b = 0; b < nb; b++) {                                                                                  \
         const uint8_t *blk = x + (BYTES) * b;                                                                       \
@@ -127,8 +138,8 @@ KERNEL __attribute__((always_inline)) static inline void NAME##_groups(const uin
         const __m256i ax = (OFF) ? qx : _mm256_sign_epi8(qx, qx);                                                   \
         _Pragma("GCC unroll 8") for (int c = 0; c < 4 * NG; c++) {                                                  \
             const __m256i y = _mm256_loadu_si256((const __m256i *) (q0 + (int64_t) c * k + 32 * b));                \
-            const __m256i dot = _mm256_maddubs_epi16(ax, (OFF) ? y : _mm256_sign_epi8(y, qx));                      \
-            acc[c] = _mm256_fmadd_ps(lane4(dv[c / 4], c % 4), _mm256_cvtepi32_ps(_mm256_madd_epi16(ones, dot)), acc[c]); \
+            const __m256i dot = DOT1(ax, (OFF) ? y : _mm256_sign_epi8(y, qx));                                      \
+            acc[c] = _mm256_fmadd_ps(lane4(dv[c / 4], c % 4), _mm256_cvtepi32_ps(dot), acc[c]);                     \
         }                                                                                                           \
     }                                                                                                               \
     float cr[8];                                                                                                    \
@@ -137,7 +148,7 @@ KERNEL __attribute__((always_inline)) static inline void NAME##_groups(const uin
     _Pragma("GCC unroll 8") for (int c = 0; c < 4 * NG; c++)                                                        \
         out[(int64_t) (t0 + c) * ldo + r] = hsum_float_8(acc[c]) - (float) (OFF) * cr[c];                           \
 }                                                                                                                   \
-KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
+ATTR void jg_##NAME##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,          \
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
     (void) bsums;                                                                                                   \
     const int nb = k / 32;                                                                                          \
@@ -171,27 +182,35 @@ KERNEL void jg_##NAME(const uint8_t *w, int64_t rowBytes, int r0, int r1, const 
             int t = t0;                                                                                             \
             int g = 0;                                                                                              \
             for (; fits && g + 2 <= groups; g += 2, t += 8)                                                         \
-                NAME##_groups(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, 2, out, ldo, r);     \
+                NAME##_groups##SFX(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, 2, out, ldo, r);     \
             for (; g < groups; g++, t += 4) {                                                                       \
-                if (fits) NAME##_groups(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, 1, out, ldo, r); \
-                else NAME##_cols(x, nb, q, d, es, k, t, 4, out, ldo, r);                                            \
+                if (fits) NAME##_groups##SFX(x, nb, q, ds + g * nb * 4, es4 + ((OFF) ? g * nb * 4 : 0), k, t, 1, out, ldo, r); \
+                else NAME##_cols##SFX(x, nb, q, d, es, k, t, 4, out, ldo, r);                                            \
             }                                                                                                       \
-            if (t + 2 <= t1) { NAME##_cols(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 2, out, ldo, r); t += 2; } \
-            if (t < t1) NAME##_cols(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 1, out, ldo, r);           \
+            if (t + 2 <= t1) { NAME##_cols##SFX(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 2, out, ldo, r); t += 2; } \
+            if (t < t1) NAME##_cols##SFX(x, nb, q, d, es + ((OFF) ? (t - t0) * nb : 0), k, t, 1, out, ldo, r);           \
         }                                                                                                           \
     }                                                                                                               \
 }
 
+// Each 32-block type twice: AVX2 (vpmaddubsw, then vpmaddwd with ones) and AVX512-VNNI (vpdpbusd): the same integers,
+// so the same floats (no vpmaddubsw pair sum saturates: Q8_0's |w| * y <= 128 * 127, the nibbles' <= 31 * 128).
+#define DOT1_AVX2(a, y) _mm256_madd_epi16(ones, _mm256_maddubs_epi16(a, y))
+#define DOT1_VNNI(a, y) _mm256_dpbusd_epi32(_mm256_setzero_si256(), a, y)
+#define ROWS_32_BOTH(NAME, BYTES, OFF, WEIGHTS) \
+    ROWS_32(NAME, , KERNEL, DOT1_AVX2, BYTES, OFF, WEIGHTS) \
+    ROWS_32(NAME, _vnni, VNNI, DOT1_VNNI, BYTES, OFF, WEIGHTS)
+
 // Q8_0: d (f16), qs[32]
-ROWS_32(q8_0, 34, 0,
+ROWS_32_BOTH(q8_0, 34, 0,
         const __m256i qx = _mm256_loadu_si256((const __m256i *) (blk + 2));)
 
 // Q4_0: d (f16), qs[16]: low nibbles are weights 0..15, high nibbles 16..31; the value is the nibble minus 8
-ROWS_32(q4_0, 18, 8,
+ROWS_32_BOTH(q4_0, 18, 8,
         const __m256i qx = bytes_from_nibbles_32(blk + 2);)
 
 // Q5_0: d (f16), qh (32 bits), qs[16]: the nibble and the 5th bit from qh, minus 16
-ROWS_32(q5_0, 22, 16,
+ROWS_32_BOTH(q5_0, 22, 16,
         const __m256i qx = _mm256_or_si256(bytes_from_nibbles_32(blk + 6),
                 _mm256_and_si256(bytes_from_bits_32(blk + 2), _mm256_set1_epi8(0x10)));)
 
@@ -212,85 +231,92 @@ void jg_pack_q4_0(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t ro
 
 // One group of 8 packed Q4_0 rows dotted with NC activation columns; each block of the group is decoded once for all.
 // A 32-byte register holds 8 bytes of 4 rows; each column's 8-byte pieces are broadcast to the 4 rows
-// (ggml_gemv_q4_0_8x8_q8_0's arrangement), so vpmaddubsw + vpmaddwd give pair sums of 4 rows at once: the four
-// products of a row (low and high nibbles of its bytes 0..7 and 8..15, at most 2*15*128 each) add in int16 without
-// overflow, and one vphaddd makes the 8 rows' block dots, lanes in row order 0 1 4 5 2 3 6 7 (PERM). The offset 8 of
-// every nibble comes off in int32 through the column's block sum (s8 = 8 * sum(y), exact), then one FMA with the 8
-// scale products, so each row's result is exact integers times scales; column t is computed by the same
+// (ggml_gemv_q4_0_8x8_q8_0's arrangement), so the unsigned-by-signed byte products summed in fours give int32 pair
+// sums of 4 rows at once, and one vphaddd makes the 8 rows' block dots, lanes in row order 0 1 4 5 2 3 6 7 (PERM).
+// DOT4 sums a row's four products (low and high nibbles of its bytes 0..7 and 8..15) into int32: vpmaddubsw, three
+// int16 adds (each product at most 2*15*128, the sum of four fits) and vpmaddwd on AVX2; four vpdpbusd with
+// AVX512-VNNI (the same integers, so the same floats). The offset 8 of every nibble comes off in int32 through the
+// column's block sum (s8 = 8 * sum(y), exact), then one FMA with the 8 scale products; column t is computed by the same
 // instructions whatever NC is.
-KERNEL __attribute__((always_inline)) static inline void q4_0x8_cols(const uint8_t *x, int nb, const int8_t *q,
-        const float *d, const int32_t *s8, int k, int t0, const int NC, float *out, int ldo, int r) {
-    const __m256i m4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);
-    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    __m256 acc[8];
-    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *blk = x + 144 * b;
-        const __m256 dw = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (blk + 16));  // rows 0-3, bytes 0-7
-        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (blk + 48));  // rows 4-7, bytes 0-7
-        const __m256i w2 = _mm256_loadu_si256((const __m256i *) (blk + 80));  // rows 0-3, bytes 8-15
-        const __m256i w3 = _mm256_loadu_si256((const __m256i *) (blk + 112)); // rows 4-7, bytes 8-15
-        const __m256i l0 = _mm256_and_si256(w0, m4), h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), m4);
-        const __m256i l1 = _mm256_and_si256(w1, m4), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), m4);
-        const __m256i l2 = _mm256_and_si256(w2, m4), h2 = _mm256_and_si256(_mm256_srli_epi16(w2, 4), m4);
-        const __m256i l3 = _mm256_and_si256(w3, m4), h3 = _mm256_and_si256(_mm256_srli_epi16(w3, 4), m4);
-        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {
-            const int t = t0 + c;
-            const int8_t *y = q + (int64_t) t * k + 32 * b;
-            int64_t y0, y1, y2, y3;
-            memcpy(&y0, y, 8);
-            memcpy(&y1, y + 8, 8);
-            memcpy(&y2, y + 16, 8);
-            memcpy(&y3, y + 24, 8);
-            const __m256i Y0 = _mm256_set1_epi64x(y0), Y1 = _mm256_set1_epi64x(y1);
-            const __m256i Y2 = _mm256_set1_epi64x(y2), Y3 = _mm256_set1_epi64x(y3);
-            // byte j of a row: low nibble weight j, high nibble weight j + 16
-            const __m256i sa = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(l0, Y0), _mm256_maddubs_epi16(l2, Y1)),
-                                                _mm256_add_epi16(_mm256_maddubs_epi16(h0, Y2), _mm256_maddubs_epi16(h2, Y3)));
-            const __m256i sb = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(l1, Y0), _mm256_maddubs_epi16(l3, Y1)),
-                                                _mm256_add_epi16(_mm256_maddubs_epi16(h1, Y2), _mm256_maddubs_epi16(h3, Y3)));
-            __m256i dot = _mm256_hadd_epi32(_mm256_madd_epi16(sa, ones), _mm256_madd_epi16(sb, ones));
-            dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(s8[(int64_t) (t - t0) * nb + b]));
-            const __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(d[(int64_t) t * nb + b]));
-            acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(dot), acc[c]);
-        }
-    }
-    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++)
-        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_permutevar8x32_ps(acc[c], perm)); // PERM is its own inverse
+#define DOT4_AVX2(a0, y0, a1, y1, a2, y2, a3, y3)                                                                  \
+    _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, y0), _mm256_maddubs_epi16(a1, y1)), \
+                                       _mm256_add_epi16(_mm256_maddubs_epi16(a2, y2), _mm256_maddubs_epi16(a3, y3))), ones)
+#define DOT4_VNNI(a0, y0, a1, y1, a2, y2, a3, y3)                                                                  \
+    _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(),       \
+            a0, y0), a1, y1), a2, y2), a3, y3)
+#define Q4_0X8(SFX, ATTR, DOT4)                                                                                     \
+ATTR __attribute__((always_inline)) static inline void q4_0x8_cols##SFX(const uint8_t *x, int nb, const int8_t *q, \
+        const float *d, const int32_t *s8, int k, int t0, const int NC, float *out, int ldo, int r) {               \
+    const __m256i m4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);                                         \
+    (void) ones;                                                                                                    \
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);                                                 \
+    __m256 acc[8];                                                                                                  \
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();                              \
+    for (int b = 0; b < nb; b++) {                                                                                  \
+        const uint8_t *blk = x + 144 * b;                                                                           \
+        const __m256 dw = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);  \
+        const __m256i w0 = _mm256_loadu_si256((const __m256i *) (blk + 16));  /* rows 0-3, bytes 0-7 */              \
+        const __m256i w1 = _mm256_loadu_si256((const __m256i *) (blk + 48));  /* rows 4-7, bytes 0-7 */              \
+        const __m256i w2 = _mm256_loadu_si256((const __m256i *) (blk + 80));  /* rows 0-3, bytes 8-15 */             \
+        const __m256i w3 = _mm256_loadu_si256((const __m256i *) (blk + 112)); /* rows 4-7, bytes 8-15 */             \
+        const __m256i l0 = _mm256_and_si256(w0, m4), h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), m4);           \
+        const __m256i l1 = _mm256_and_si256(w1, m4), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), m4);           \
+        const __m256i l2 = _mm256_and_si256(w2, m4), h2 = _mm256_and_si256(_mm256_srli_epi16(w2, 4), m4);           \
+        const __m256i l3 = _mm256_and_si256(w3, m4), h3 = _mm256_and_si256(_mm256_srli_epi16(w3, 4), m4);           \
+        _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {                                                      \
+            const int t = t0 + c;                                                                                   \
+            const int8_t *y = q + (int64_t) t * k + 32 * b;                                                         \
+            int64_t y0, y1, y2, y3;                                                                                 \
+            memcpy(&y0, y, 8);                                                                                      \
+            memcpy(&y1, y + 8, 8);                                                                                  \
+            memcpy(&y2, y + 16, 8);                                                                                 \
+            memcpy(&y3, y + 24, 8);                                                                                 \
+            const __m256i Y0 = _mm256_set1_epi64x(y0), Y1 = _mm256_set1_epi64x(y1);                                 \
+            const __m256i Y2 = _mm256_set1_epi64x(y2), Y3 = _mm256_set1_epi64x(y3);                                 \
+            /* byte j of a row: low nibble weight j, high nibble weight j + 16 */                                   \
+            __m256i dot = _mm256_hadd_epi32(DOT4(l0, Y0, l2, Y1, h0, Y2, h2, Y3), DOT4(l1, Y0, l3, Y1, h1, Y2, h3, Y3)); \
+            dot = _mm256_sub_epi32(dot, _mm256_set1_epi32(s8[(int64_t) (t - t0) * nb + b]));                        \
+            const __m256 dd = _mm256_mul_ps(dw, _mm256_set1_ps(d[(int64_t) t * nb + b]));                           \
+            acc[c] = _mm256_fmadd_ps(dd, _mm256_cvtepi32_ps(dot), acc[c]);                                          \
+        }                                                                                                           \
+    }                                                                                                               \
+    _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) /* PERM is its own inverse */                              \
+        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_permutevar8x32_ps(acc[c], perm));               \
+}                                                                                                                   \
+/* Rows [r0, r1) (multiples of 8) of a packed Q4_0 weight (jg_pack_q4_0), the jg_q4_0 signature, results within       \
+   rounding of it (the same integers; the scales applied in another order). */                                      \
+ATTR void jg_q4_0x8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,        \
+                      const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
+    (void) bsums;                                                                                                   \
+    const int nb = k / 32;                                                                                          \
+    const int tb = col_block(k);                                                                                    \
+    enum { CAP = 4096 + 4 * 32 };                                                                                   \
+    int32_t s8[CAP]; /* 8 * sum(y) of each block of a column block's columns, [t - t0][nb] */                       \
+    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);                                          \
+    for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
+        const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
+        if ((t1 - t0) * nb > CAP) return; /* unreachable: NativeKernels refuses k > 32768 */                        \
+        for (int t = t0; t < t1; t++)                                                                               \
+            for (int b = 0; b < nb; b++) {                                                                          \
+                const __m256i y = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));             \
+                const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, y), ones);                         \
+                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));           \
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));                                                   \
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));                                                   \
+                s8[(t - t0) * nb + b] = 8 * _mm_cvtsi128_si32(s);                                                   \
+            }                                                                                                       \
+        for (int r = r0; r + 8 <= r1; r += 8) {                                                                     \
+            const uint8_t *x = w + rowBytes * r;                                                                    \
+            int t = t0;                                                                                             \
+            for (; t + 4 <= t1; t += 4) q4_0x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 4, out, ldo, r);    \
+            if (t + 2 <= t1) { q4_0x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 2, out, ldo, r); t += 2; }   \
+            if (t < t1) q4_0x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 1, out, ldo, r);                    \
+        }                                                                                                           \
+    }                                                                                                               \
 }
 
-// Rows [r0, r1) (multiples of 8) of a packed Q4_0 weight (jg_pack_q4_0), the jg_q4_0 signature and results within
-// rounding of it (the same integers; the scales applied in another order).
-KERNEL void jg_q4_0x8(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                      const int16_t *bsums, int k, int n, float *out, int ldo) {
-    (void) bsums;
-    const int nb = k / 32;
-    const int tb = col_block(k);
-    enum { CAP = 4096 + 4 * 32 };
-    int32_t s8[CAP]; // 8 * sum(y) of each block of a column block's columns, [t - t0][nb]
-    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);
-    for (int t0 = 0; t0 < n; t0 += tb) {
-        const int t1 = t0 + tb < n ? t0 + tb : n;
-        if ((t1 - t0) * nb > CAP) return; /* unreachable: NativeKernels refuses k > 32768 */
-        for (int t = t0; t < t1; t++)
-            for (int b = 0; b < nb; b++) {
-                const __m256i y = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));
-                const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, y), ones);
-                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-                s8[(t - t0) * nb + b] = 8 * _mm_cvtsi128_si32(s);
-            }
-        for (int r = r0; r + 8 <= r1; r += 8) {
-            const uint8_t *x = w + rowBytes * r;
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) q4_0x8_cols(x, nb, q, d, s8 + (t - t0) * nb, k, t, 4, out, ldo, r);
-            if (t + 2 <= t1) { q4_0x8_cols(x, nb, q, d, s8 + (t - t0) * nb, k, t, 2, out, ldo, r); t += 2; }
-            if (t < t1) q4_0x8_cols(x, nb, q, d, s8 + (t - t0) * nb, k, t, 1, out, ldo, r);
-        }
-    }
-}
+Q4_0X8(, KERNEL, DOT4_AVX2)
+Q4_0X8(_vnni, VNNI, DOT4_VNNI)
 
 static const uint8_t k_shuffle_k4[256] = {
      0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,
@@ -467,3 +493,139 @@ ROWS_256(jg_q4_K, q4_K, 1)
 ROWS_256(jg_q6_K, q6_K, 1)
 ROWS_256(jg_gemm_q4_K, q4_K, 8)
 ROWS_256(jg_gemm_q6_K, q6_K, 8)
+
+// Q4_K repacked at load into groups of 8 rows, per super-block of the 8 rows 1184 bytes (8 x 144 + 32: the scales and
+// mins unpacked to a byte each; ggml's block_q4_Kx8, ggml-cpu/repack.cpp make_block_q4_Kx8, keeps them at 6 bits):
+//   [0, 16) d of rows 0..7 (f16); [16, 32) dmin; [32, 96) scale of sub-block sb of row r at 32 + 8 sb + r;
+//   [96, 160) min of sub-blocks 2q, 2q+1 of row r at 96 + 16 q + 2 r (+1); [160, 1184) the quants: for each 64 weights
+//   j (32 bytes of a row: low nibbles weights 64 j + l, high 64 j + 32 + l) and each 8 bytes p of them, rows 0..3 then
+//   4..7, 8 bytes each: 160 + 256 j + 64 p + 8 r.
+enum { Q4KX8 = 1184 };
+static inline void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) { // ggml's get_scale_min_k4
+    if (j < 4) {
+        *d = q[j] & 63;
+        *m = q[j + 4] & 63;
+    } else {
+        *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+void jg_pack_q4_K(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t rows) {
+    const int64_t nb = rowBytes / 144;
+    for (int64_t g = 0; g + 8 <= rows; g += 8)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *o = dst + (g / 8) * nb * Q4KX8 + Q4KX8 * b;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *x = src + (g + r) * rowBytes + 144 * b;
+                memcpy(o + 2 * r, x, 2);
+                memcpy(o + 16 + 2 * r, x + 2, 2);
+                for (int sb = 0; sb < 8; sb++) {
+                    uint8_t sc, mn;
+                    scale_min_k4(sb, x + 4, &sc, &mn);
+                    o[32 + 8 * sb + r] = sc;
+                    o[96 + 16 * (sb / 2) + 2 * r + (sb & 1)] = mn;
+                }
+                for (int j = 0; j < 4; j++)
+                    for (int p = 0; p < 4; p++) memcpy(o + 160 + 256 * j + 64 * p + 8 * r, x + 16 + 32 * j + 8 * p, 8);
+            }
+        }
+}
+
+// One group of 8 packed Q4_K rows with NC columns. Per 64 weights of the rows: the low (high) nibbles of a row's four
+// 8-byte pieces times the column's matching 8 activations broadcast (vpmaddubsw, 4 rows a register), the four summed in
+// int16 (each at most 2*15*127, the sum fits), times the sub-block scale of each row in vpmaddwd (int32, exact); the
+// mins through the column's 32-sums (ggml's q8s) and each row's mins in vpmaddwd. So each row gets the same integers
+// as ggml_vec_dot_q4_K_q8_K, scaled in another float order; column t the same floats whatever NC is.
+KERNEL __attribute__((always_inline)) static inline void q4_Kx8_cols(const uint8_t *x, int nb, const int8_t *q,
+        const float *dy, const int16_t *q8s, int k, int t0, const int NC, float *out, int ldo, int r) {
+    const __m256i m4 = _mm256_set1_epi8(0xF);
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    const __m256i bc03 = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
+    __m256 acc[4], accm[4];
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); accm[c] = _mm256_setzero_ps(); }
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = x + Q4KX8 * b;
+        const __m256 xd = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);
+        const __m256 xdmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 16)));
+        __m256i mv[4];
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) mv[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 96 + 16 * p)));
+        __m256i s03[4], s47[4];
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { s03[c] = _mm256_setzero_si256(); s47[c] = _mm256_setzero_si256(); }
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
+            // the scales of sub-blocks 2j (low nibbles) and 2j+1 (high), each row's in the lanes of its products
+            int64_t sl, sh;
+            memcpy(&sl, blk + 32 + 16 * j, 8);
+            memcpy(&sh, blk + 40 + 16 * j, 8);
+            const __m256i slv = _mm256_set1_epi64x(sl), shv = _mm256_set1_epi64x(sh);
+            const __m256i bc47 = _mm256_add_epi8(bc03, _mm256_set1_epi8(4));
+            const __m256i scl03 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc03)));
+            const __m256i scl47 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc47)));
+            const __m256i sch03 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc03)));
+            const __m256i sch47 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc47)));
+            const uint8_t *qs = blk + 160 + 256 * j;
+            __m256i lo[8], hi[8]; // piece p: [2p] rows 0-3, [2p+1] rows 4-7
+            _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) {
+                const __m256i w = _mm256_loadu_si256((const __m256i *) (qs + 32 * i));
+                lo[i] = _mm256_and_si256(w, m4);
+                hi[i] = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+            }
+            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+                const int8_t *y = q + (int64_t) (t0 + c) * k + 256 * b + 64 * j;
+                int64_t v[8];
+                memcpy(v, y, 64);
+                __m256i Y[8]; // [p] low-nibble activations of piece p, [4 + p] high
+                _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) Y[i] = _mm256_set1_epi64x(v[i]);
+                const __m256i l03 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[0], Y[0]), _mm256_maddubs_epi16(lo[2], Y[1])),
+                                                     _mm256_add_epi16(_mm256_maddubs_epi16(lo[4], Y[2]), _mm256_maddubs_epi16(lo[6], Y[3])));
+                const __m256i l47 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[1], Y[0]), _mm256_maddubs_epi16(lo[3], Y[1])),
+                                                     _mm256_add_epi16(_mm256_maddubs_epi16(lo[5], Y[2]), _mm256_maddubs_epi16(lo[7], Y[3])));
+                const __m256i h03 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(hi[0], Y[4]), _mm256_maddubs_epi16(hi[2], Y[5])),
+                                                     _mm256_add_epi16(_mm256_maddubs_epi16(hi[4], Y[6]), _mm256_maddubs_epi16(hi[6], Y[7])));
+                const __m256i h47 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(hi[1], Y[4]), _mm256_maddubs_epi16(hi[3], Y[5])),
+                                                     _mm256_add_epi16(_mm256_maddubs_epi16(hi[5], Y[6]), _mm256_maddubs_epi16(hi[7], Y[7])));
+                s03[c] = _mm256_add_epi32(s03[c], _mm256_add_epi32(_mm256_madd_epi16(l03, scl03), _mm256_madd_epi16(h03, sch03)));
+                s47[c] = _mm256_add_epi32(s47[c], _mm256_add_epi32(_mm256_madd_epi16(l47, scl47), _mm256_madd_epi16(h47, sch47)));
+            }
+        }
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            const int t = t0 + c;
+            const __m256 d = _mm256_set1_ps(dy[(int64_t) t * nb + b]);
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(xd, d), _mm256_cvtepi32_ps(_mm256_hadd_epi32(s03[c], s47[c])), acc[c]);
+            int32_t ys[4];
+            memcpy(ys, q8s + ((int64_t) c * nb + b) * 8, 16);
+            __m256i m = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(mv[0], _mm256_set1_epi32(ys[0])), _mm256_madd_epi16(mv[1], _mm256_set1_epi32(ys[1]))),
+                                         _mm256_add_epi32(_mm256_madd_epi16(mv[2], _mm256_set1_epi32(ys[2])), _mm256_madd_epi16(mv[3], _mm256_set1_epi32(ys[3]))));
+            accm[c] = _mm256_fmadd_ps(_mm256_mul_ps(xdmin, d), _mm256_cvtepi32_ps(m), accm[c]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++)
+        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_sub_ps(_mm256_permutevar8x32_ps(acc[c], perm), accm[c]));
+}
+
+// Rows [r0, r1) (multiples of 8) of a packed Q4_K weight (jg_pack_q4_K): the jg_q4_K signature; rowBytes is the
+// unpacked row's (144 per 256 weights); group g of 8 rows starts at (g / 8) * (rowBytes / 144) * 1184.
+KERNEL void jg_q4_Kx8(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
+                      const int16_t *bsums, int k, int n, float *out, int ldo) {
+    (void) rowBytes;
+    const int nb = k / 256;
+    const int tb = col_block(k);
+    int16_t q8s[512 * 8]; // the sums of each 32 activations of a column block, [t][nb][8] (as jg_q4_K)
+    for (int t0 = 0; t0 < n; t0 += tb) {
+        const int t1 = t0 + tb < n ? t0 + tb : n;
+        if ((t1 - t0) * nb > 512) return; /* unreachable: NativeKernels refuses k > 32768 */
+        for (int t = t0; t < t1; t++)
+            for (int i = 0; i < nb; i++) {
+                const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i));
+                _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),
+                        _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));
+            }
+        for (int r = r0; r + 8 <= r1; r += 8) {
+            const uint8_t *x = w + (int64_t) (r / 8) * nb * Q4KX8;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) q4_Kx8_cols(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 4, out, ldo, r);
+            if (t + 2 <= t1) { q4_Kx8_cols(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 2, out, ldo, r); t += 2; }
+            if (t < t1) q4_Kx8_cols(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 1, out, ldo, r);
+        }
+    }
+}

@@ -129,10 +129,11 @@ public final class CpuBackend implements Backend {
             // was read from are dropped (they come back from the file if an embedding lookup reads them). A weight read
             // into memory (--no-mmap) keeps its one copy: repacking it would double its memory.
             try {
-                packed = packArena.allocate(t.rowBytes() * rows, 64);
+                packed = packArena.allocate(NativeKernels.packedBytes(t.type(), cols, rows), 64);
             } catch (OutOfMemoryError e) {
                 throw new BackendUnavailableException(String.format(java.util.Locale.ROOT,
-                        "cpu: no memory for the repacked copy of %s (%.1f MiB); -Djgemma.cpu.repack=false reads it in place", t.name(), t.rowBytes() * rows / 1048576.0));
+                        "cpu: no memory for the repacked copy of %s (%.1f MiB); -Djgemma.cpu.repack=false reads it in place", t.name(),
+                        NativeKernels.packedBytes(t.type(), cols, rows) / 1048576.0));
             }
             NativeKernels.pack(t.type(), t.data(), packed, (int) cols, rows);
             t.data().unload();

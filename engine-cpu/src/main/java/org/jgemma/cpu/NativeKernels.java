@@ -39,13 +39,20 @@ final class NativeKernels {
     /** The several-column kernels (jg_gemm_*): each weight step decoded once for up to 4 columns, the same floats. */
     private static final Map<GgmlType, MethodHandle> MULTI = new EnumMap<>(GgmlType.class);
     /**
-     * The kernels of weights repacked at load into groups of 8 rows ({@link #pack}): Q4_0, as llama.cpp repacks it on
-     * AVX2 (ggml-cpu/repack.cpp, q4_0_8x8_q8_0). Each column's 8-byte pieces meet 4 rows in one register, so a block
-     * costs about half the instructions of the row-by-row kernel (kernel alone, one thread, k = 1152: 1.24 -> 0.47 ns
-     * per row x column x 32 weights for one column, 0.65 -> 0.35 for 128).
+     * The kernels of weights repacked at load into groups of 8 rows ({@link #pack}): Q4_0 and Q4_K, the types llama.cpp
+     * repacks on AVX2 (ggml-cpu/repack.cpp: q4_0_8x8_q8_0, q4_K_8x8_q8_K). Each column's 8-byte pieces meet 4 rows in one
+     * register, so a block costs fewer instructions than row by row (kernel alone, one thread: Q4_0, k = 1152, 1.24 ->
+     * 0.47 ns per row x column x 32 weights for one column, 0.65 -> 0.35 for 128; Q4_K, k = 2560, 0.85 -> 0.66 for one,
+     * 0.60 -> 0.52 for 64).
      */
     private static final Map<GgmlType, MethodHandle> PACKED = new EnumMap<>(GgmlType.class);
-    private static MethodHandle packQ4_0;
+    private static final Map<GgmlType, MethodHandle> PACK = new EnumMap<>(GgmlType.class);
+    /**
+     * Whether the VNNI twins of the 32-weight kernels run (AVX512-VNNI: vpdpbusd for vpmaddubsw + vpmaddwd, the same
+     * integers and floats; kernel alone, 128 columns: repacked Q4_0 0.35 -> 0.24 ns, Q8_0/Q4_0 rows 0.63 -> 0.54).
+     * {@code -Djgemma.cpu.vnni=false} keeps the AVX2 ones.
+     */
+    private static boolean vnni;
     /** {@code -Djgemma.cpu.repack=false} keeps Q4_0 weights in the file's layout (for comparisons). */
     static final boolean REPACK = !"false".equals(System.getProperty("jgemma.cpu.repack"));
     /** Why the native kernels are not used (null when they are). */
@@ -65,6 +72,7 @@ final class NativeKernels {
                 KERNELS.clear();
                 MULTI.clear();
                 PACKED.clear();
+                PACK.clear();
             }
         }
         UNAVAILABLE = why;
@@ -96,13 +104,18 @@ final class NativeKernels {
         var I = ValueLayout.JAVA_INT;
         FunctionDescriptor fd = FunctionDescriptor.ofVoid(P, ValueLayout.JAVA_LONG, I, I, P, P, P, I, I, P, I);
         Linker.Option critical = Linker.Option.critical(true);
+        MethodHandle vnniProbe = linker.downcallHandle(lib.find("jg_cpu_vnni").orElseThrow(), FunctionDescriptor.of(ValueLayout.JAVA_INT));
+        vnni = (int) vnniProbe.invokeExact() != 0 && !"false".equals(System.getProperty("jgemma.cpu.vnni"));
         for (GgmlType t : new GgmlType[] {GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K}) {
             String name = t.name().toLowerCase().replace("_k", "_K"); // q8_0 ... q4_K, q6_K
-            KERNELS.put(t, bind(linker, lib, "jg_" + name, fd, critical));
+            KERNELS.put(t, bind(linker, lib, "jg_" + name + (vnni && t.blockSize == 32 ? "_vnni" : ""), fd, critical));
             if (t.blockSize == 256) MULTI.put(t, bind(linker, lib, "jg_gemm_" + name, fd, critical));
         }
-        PACKED.put(GgmlType.Q4_0, bind(linker, lib, "jg_q4_0x8", fd, critical));
-        packQ4_0 = bind(linker, lib, "jg_pack_q4_0", FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG), critical);
+        PACKED.put(GgmlType.Q4_0, bind(linker, lib, vnni ? "jg_q4_0x8_vnni" : "jg_q4_0x8", fd, critical));
+        PACKED.put(GgmlType.Q4_K, bind(linker, lib, "jg_q4_Kx8", fd, critical));
+        FunctionDescriptor packFd = FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+        PACK.put(GgmlType.Q4_0, bind(linker, lib, "jg_pack_q4_0", packFd, critical));
+        PACK.put(GgmlType.Q4_K, bind(linker, lib, "jg_pack_q4_K", packFd, critical));
         return null;
     }
 
@@ -135,11 +148,11 @@ final class NativeKernels {
     static void pack(GgmlType type, MemorySegment src, MemorySegment dst, int k, long rows) {
         if (!packs(type, k, rows)) throw new IllegalStateException(type + " [" + k + " x " + rows + "] is not repacked here");
         long rowBytes = type.byteSize(k);
-        if (src.byteSize() < rowBytes * rows || dst.byteSize() < rowBytes * rows) {
+        if (src.byteSize() < rowBytes * rows || dst.byteSize() < packedBytes(type, k, rows)) {
             throw new IllegalArgumentException(type + ": " + rows + " rows of " + rowBytes + " bytes do not fit " + src.byteSize() + " / " + dst.byteSize());
         }
         try {
-            packQ4_0.invokeExact(src, dst, rowBytes, rows);
+            PACK.get(type).invokeExact(src, dst, rowBytes, rows);
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -147,9 +160,18 @@ final class NativeKernels {
         }
     }
 
+    /**
+     * Bytes of the repacked copy of {@code rows} rows of {@code k} weights: Q4_0 the rows' own (8 x 18 per 32-block of 8
+     * rows), Q4_K 1184 per super-block of 8 rows (8 x 144, plus the scales and mins unpacked to a byte each).
+     */
+    static long packedBytes(GgmlType type, long k, long rows) {
+        return type == GgmlType.Q4_K ? rows / 8 * (k / 256) * 1184 : type.byteSize(k) * rows;
+    }
+
     /** One line for diagnostics. */
     static String describe() {
-        return UNAVAILABLE == null ? "native int8 kernels (AVX2): " + KERNELS.keySet() : "native int8 kernels off: " + UNAVAILABLE;
+        return UNAVAILABLE == null ? "native int8 kernels (AVX2" + (vnni ? ", AVX512-VNNI" : "") + "): " + KERNELS.keySet()
+                + (REPACK ? ", repacked in groups of 8 rows: " + PACKED.keySet() : "") : "native int8 kernels off: " + UNAVAILABLE;
     }
 
     /** Int8 copies of the activations' quants: the kernels read bytes (the Java kernels read the widened shorts). */
@@ -190,7 +212,7 @@ final class NativeKernels {
         if (k <= 0 || k % blockCols != 0) throw new IllegalArgumentException(type + ": " + k + " columns is not a multiple of " + blockCols);
         if (k > MAX_K) throw new IllegalArgumentException(type + ": " + k + " columns, more than the native kernels take (" + MAX_K + ")");
         if (r0 < 0 || r1 < r0 || n < 1) throw new IllegalArgumentException("rows [" + r0 + ", " + r1 + ") x " + n);
-        if (rowBytes != type.byteSize(k) || w.byteSize() < rowBytes * r1) {
+        if (rowBytes != type.byteSize(k) || w.byteSize() < (packed ? packedBytes(type, k, r1) : rowBytes * r1)) {
             throw new IllegalArgumentException(type + ": " + r1 + " rows of " + rowBytes + " bytes exceed the weight's " + w.byteSize());
         }
         long qNeed = (long) n * k;

@@ -26,6 +26,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * ({@code -Djgemma.cpu.native=false}), where only the switch itself is checked.
  */
 class NativeKernelsTest {
+    static Stream<GgmlType> packedTypes() {
+        return Stream.of(GgmlType.Q4_0, GgmlType.Q4_K);
+    }
+
     static Stream<GgmlType> nativeTypes() {
         return Stream.of(GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q6_K);
     }
@@ -49,6 +53,10 @@ class NativeKernelsTest {
         if ("true".equals(System.getenv("CI")) && avx2) assertTrue(built, "CI: the native library was not built");
         if (built && avx2) assertTrue(NativeKernels.supports(GgmlType.Q8_0), NativeKernels.describe());
         assumeTrue(NativeKernels.supports(GgmlType.Q8_0), "native kernels not in use here: " + NativeKernels.describe());
+        // the VNNI twins where the CPU has them, unless switched off (the avx2-kernels execution)
+        String cpuinfo = Files.readString(Path.of("/proc/cpuinfo"));
+        boolean vnni = cpuinfo.contains(" avx512_vnni") && cpuinfo.contains(" avx512vl") && !"false".equals(System.getProperty("jgemma.cpu.vnni"));
+        assertEquals(vnni, NativeKernels.describe().contains("AVX512-VNNI"), NativeKernels.describe());
     }
 
     @ParameterizedTest
@@ -120,27 +128,28 @@ class NativeKernelsTest {
     }
 
     /**
-     * Q4_0 repacked in groups of 8 rows (NativeKernels.pack, ggml's block_q4_0x8 layout): every row and column within
+     * Q4_0 and Q4_K repacked in groups of 8 rows (NativeKernels.pack): every row and column within
      * rounding of the row-by-row kernel (the same integer block dots, the scales applied in another order) and of the
      * scalar reference; each column bit-identical alone and in batches of 1 to 111 columns (through the column blocks'
      * edges and the 4/2/1-column remainders); row ranges in whole groups only.
      */
-    @Test
-    void repackedQ4_0MatchesTheRowKernelAndEachColumnIsItsOwn() {
-        GgmlType type = GgmlType.Q4_0;
-        assumeTrue(NativeKernels.packs(type, 32, 8), "repacked kernels not in use here: " + NativeKernels.describe());
-        for (int k : new int[] {32, 96, 1152, 2048}) {
-            int rows = 24, cols = k == 2048 ? 111 : 7;
+    @ParameterizedTest
+    @MethodSource("packedTypes")
+    void repackedMatchesTheRowKernelAndEachColumnIsItsOwn(GgmlType type) {
+        assumeTrue(NativeKernels.packs(type, type.blockSize, 8), "repacked kernels not in use here: " + NativeKernels.describe());
+        int[] widths = type.blockSize == 256 ? new int[] {256, 768, 2560} : new int[] {32, 96, 1152, 2048};
+        for (int k : widths) {
+            int rows = 24, cols = k >= 2048 ? 111 : 7;
             GgufTensorInfo t = TestWeights.random("w", type, rows, k, 1700 + k);
             float[] x = TestWeights.gaussian(cols * k, 1.0, 1800 + k);
             x[k + 1] = 30f;
             Q8Activations a = new Q8Activations(cols, k);
-            a.kind = GgmlType.Q8_0;
+            a.kind = Q8Activations.kindFor(type);
             ActivationQuant.quantize(a, x, 0, cols, k);
             NativeKernels.toBytes(a, cols, k);
             long rb = type.byteSize(k);
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-                java.lang.foreign.MemorySegment packed = arena.allocate(rb * rows, 64);
+                java.lang.foreign.MemorySegment packed = arena.allocate(NativeKernels.packedBytes(type, k, rows), 64);
                 NativeKernels.pack(type, t.data(), packed, k, rows);
                 float[] plain = new float[cols * rows], got = new float[cols * rows];
                 NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, plain, rows);
@@ -158,7 +167,7 @@ class NativeKernelsTest {
                 }
                 for (int c = 0; c < cols; c++) {
                     Q8Activations one = new Q8Activations(1, k);
-                    one.kind = GgmlType.Q8_0;
+                    one.kind = Q8Activations.kindFor(type);
                     ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
                     NativeKernels.toBytes(one, 1, k);
                     float[] single = new float[rows];
