@@ -629,3 +629,83 @@ KERNEL void jg_q4_Kx8(const uint8_t *w, int64_t rowBytes, int r0, int r1, const 
         }
     }
 }
+
+// Q8_0 repacked at load into groups of 8 rows, for machines with AVX512-VNNI only: vpdpbusd multiplies unsigned by
+// signed bytes into int32 without vpmaddubsw's int16 pair sums, so the weights can go in as w + 128 (each byte XOR 0x80)
+// and the offset comes off through the column's block sums (128 * sum(y)), as Q4_0's 8 does; without VNNI the pair
+// sums of (w + 128) * y overflow int16, and the row kernel (ggml's sign trick) stays. Per 32-weight block of the 8 rows:
+// their 8 scales (f16), then for each 8 bytes p of the block, rows 0..3 then 4..7, 8 bytes each: 16 + 64 p + 8 r. A group
+// takes exactly the bytes of its 8 rows (8 x 34 per block). llama.cpp does not repack Q8_0 on x86.
+void jg_pack_q8_0(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t rows) {
+    const int64_t nb = rowBytes / 34;
+    for (int64_t g = 0; g + 8 <= rows; g += 8)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *o = dst + g * rowBytes + 272 * b;
+            for (int r = 0; r < 8; r++) {
+                const uint8_t *x = src + (g + r) * rowBytes + 34 * b;
+                memcpy(o + 2 * r, x, 2);
+                for (int p = 0; p < 4; p++)
+                    for (int i = 0; i < 8; i++) o[16 + 64 * p + 8 * r + i] = x[2 + 8 * p + i] ^ 0x80;
+            }
+        }
+}
+
+VNNI __attribute__((always_inline)) static inline void q8_0x8_cols(const uint8_t *x, int nb, const int8_t *q,
+        const float *d, const int32_t *s128, int k, int t0, const int NC, float *out, int ldo, int r) {
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    __m256 acc[4];
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+        const uint8_t *blk = x + 272 * b;
+        const __m256 dw = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);
+        __m256i wv[8]; // [2p] rows 0-3, [2p + 1] rows 4-7 of bytes 8p..8p+7
+        _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) wv[i] = _mm256_loadu_si256((const __m256i *) (blk + 16 + 32 * i));
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
+            const int t = t0 + c;
+            const int8_t *y = q + (int64_t) t * k + 32 * b;
+            int64_t v[4];
+            memcpy(v, y, 32);
+            __m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+            _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) {
+                const __m256i Y = _mm256_set1_epi64x(v[p]);
+                lo = _mm256_dpbusd_epi32(lo, wv[2 * p], Y);
+                hi = _mm256_dpbusd_epi32(hi, wv[2 * p + 1], Y);
+            }
+            __m256i dot = _mm256_sub_epi32(_mm256_hadd_epi32(lo, hi), _mm256_set1_epi32(s128[(int64_t) (t - t0) * nb + b]));
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(d[(int64_t) t * nb + b])), _mm256_cvtepi32_ps(dot), acc[c]);
+        }
+    }
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++)
+        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_permutevar8x32_ps(acc[c], perm));
+}
+
+// Rows [r0, r1) (multiples of 8) of a packed Q8_0 weight (jg_pack_q8_0): the jg_q8_0 signature.
+VNNI void jg_q8_0x8_vnni(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
+                         const int16_t *bsums, int k, int n, float *out, int ldo) {
+    (void) bsums;
+    const int nb = k / 32;
+    const int tb = col_block(k);
+    enum { CAP = 4096 + 4 * 32 };
+    int32_t s128[CAP]; // 128 * sum(y) of each block of a column block's columns, [t - t0][nb]
+    const __m256i one8 = _mm256_set1_epi8(1);
+    for (int t0 = 0; t0 < n; t0 += tb) {
+        const int t1 = t0 + tb < n ? t0 + tb : n;
+        if ((t1 - t0) * nb > CAP) return; /* unreachable: NativeKernels refuses k > 32768 */
+        for (int t = t0; t < t1; t++)
+            for (int b = 0; b < nb; b++) {
+                const __m256i s32 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), one8,
+                        _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b)));
+                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+                s128[(t - t0) * nb + b] = 128 * _mm_cvtsi128_si32(s);
+            }
+        for (int r = r0; r + 8 <= r1; r += 8) {
+            const uint8_t *x = w + rowBytes * r;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) q8_0x8_cols(x, nb, q, d, s128 + (t - t0) * nb, k, t, 4, out, ldo, r);
+            if (t + 2 <= t1) { q8_0x8_cols(x, nb, q, d, s128 + (t - t0) * nb, k, t, 2, out, ldo, r); t += 2; }
+            if (t < t1) q8_0x8_cols(x, nb, q, d, s128 + (t - t0) * nb, k, t, 1, out, ldo, r);
+        }
+    }
+}
