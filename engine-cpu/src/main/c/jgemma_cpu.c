@@ -244,8 +244,8 @@ void jg_pack_q4_0(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t ro
 #define DOT4_VNNI(a0, y0, a1, y1, a2, y2, a3, y3)                                                                  \
     _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(),       \
             a0, y0), a1, y1), a2, y2), a3, y3)
-#define Q4_0X8(SFX, ATTR, DOT4)                                                                                     \
-ATTR __attribute__((always_inline)) static inline void q4_0x8_cols##SFX(const uint8_t *x, int nb, const int8_t *q, \
+#define X8_32(NAME, SFX, ATTR, DOT4, GB, OFF, HIGHBITS)                                                                                     \
+ATTR __attribute__((always_inline)) static inline void NAME##x8_cols##SFX(const uint8_t *x, int nb, const int8_t *q, \
         const float *d, const int32_t *s8, int k, int t0, const int NC, float *out, int ldo, int r) {               \
     const __m256i m4 = _mm256_set1_epi8(0xF), ones = _mm256_set1_epi16(1);                                         \
     (void) ones;                                                                                                    \
@@ -253,16 +253,17 @@ ATTR __attribute__((always_inline)) static inline void q4_0x8_cols##SFX(const ui
     __m256 acc[8];                                                                                                  \
     _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) acc[c] = _mm256_setzero_ps();                              \
     for (int b = 0; b < nb; b++) {                                                                                  \
-        const uint8_t *blk = x + 144 * b;                                                                           \
+        const uint8_t *blk = x + (GB) * b;                                                                           \
         const __m256 dw = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);  \
         const __m256i w0 = _mm256_loadu_si256((const __m256i *) (blk + 16));  /* rows 0-3, bytes 0-7 */              \
         const __m256i w1 = _mm256_loadu_si256((const __m256i *) (blk + 48));  /* rows 4-7, bytes 0-7 */              \
         const __m256i w2 = _mm256_loadu_si256((const __m256i *) (blk + 80));  /* rows 0-3, bytes 8-15 */             \
         const __m256i w3 = _mm256_loadu_si256((const __m256i *) (blk + 112)); /* rows 4-7, bytes 8-15 */             \
-        const __m256i l0 = _mm256_and_si256(w0, m4), h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), m4);           \
-        const __m256i l1 = _mm256_and_si256(w1, m4), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), m4);           \
-        const __m256i l2 = _mm256_and_si256(w2, m4), h2 = _mm256_and_si256(_mm256_srli_epi16(w2, 4), m4);           \
-        const __m256i l3 = _mm256_and_si256(w3, m4), h3 = _mm256_and_si256(_mm256_srli_epi16(w3, 4), m4);           \
+        __m256i l0 = _mm256_and_si256(w0, m4), h0 = _mm256_and_si256(_mm256_srli_epi16(w0, 4), m4);           \
+        __m256i l1 = _mm256_and_si256(w1, m4), h1 = _mm256_and_si256(_mm256_srli_epi16(w1, 4), m4);           \
+        __m256i l2 = _mm256_and_si256(w2, m4), h2 = _mm256_and_si256(_mm256_srli_epi16(w2, 4), m4);           \
+        __m256i l3 = _mm256_and_si256(w3, m4), h3 = _mm256_and_si256(_mm256_srli_epi16(w3, 4), m4);                 \
+        HIGHBITS                                                                                                    \
         _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) {                                                      \
             const int t = t0 + c;                                                                                   \
             const int8_t *y = q + (int64_t) t * k + 32 * b;                                                         \
@@ -283,11 +284,11 @@ ATTR __attribute__((always_inline)) static inline void q4_0x8_cols##SFX(const ui
     _Pragma("GCC unroll 8") for (int c = 0; c < NC; c++) /* PERM is its own inverse */                              \
         _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_permutevar8x32_ps(acc[c], perm));               \
 }                                                                                                                   \
-/* Rows [r0, r1) (multiples of 8) of a packed Q4_0 weight (jg_pack_q4_0), the jg_q4_0 signature, results within       \
-   rounding of it (the same integers; the scales applied in another order). */                                      \
-ATTR void jg_q4_0x8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,        \
+/* Rows [r0, r1) (multiples of 8) of a packed weight (jg_pack_q4_0, jg_pack_q5_0), the signature of the row kernel,  \
+   results within rounding of it (the same integers; the scales applied in another order). */                                      \
+ATTR void jg_##NAME##x8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,        \
                       const int16_t *bsums, int k, int n, float *out, int ldo) {                                    \
-    (void) bsums;                                                                                                   \
+    (void) bsums; (void) rowBytes;                                                                                                   \
     const int nb = k / 32;                                                                                          \
     const int tb = col_block(k);                                                                                    \
     enum { CAP = 4096 + 4 * 32 };                                                                                   \
@@ -303,20 +304,56 @@ ATTR void jg_q4_0x8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, con
                 __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));           \
                 s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));                                                   \
                 s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));                                                   \
-                s8[(t - t0) * nb + b] = 8 * _mm_cvtsi128_si32(s);                                                   \
+                s8[(t - t0) * nb + b] = (OFF) * _mm_cvtsi128_si32(s);                                                   \
             }                                                                                                       \
         for (int r = r0; r + 8 <= r1; r += 8) {                                                                     \
-            const uint8_t *x = w + rowBytes * r;                                                                    \
+            const uint8_t *x = w + (int64_t) (r / 8) * nb * (GB);                                                                    \
             int t = t0;                                                                                             \
-            for (; t + 4 <= t1; t += 4) q4_0x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 4, out, ldo, r);    \
-            if (t + 2 <= t1) { q4_0x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 2, out, ldo, r); t += 2; }   \
-            if (t < t1) q4_0x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 1, out, ldo, r);                    \
+            for (; t + 4 <= t1; t += 4) NAME##x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 4, out, ldo, r);    \
+            if (t + 2 <= t1) { NAME##x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 2, out, ldo, r); t += 2; }   \
+            if (t < t1) NAME##x8_cols##SFX(x, nb, q, d, s8 + (t - t0) * nb, k, t, 1, out, ldo, r);                    \
         }                                                                                                           \
     }                                                                                                               \
 }
 
-Q4_0X8(, KERNEL, DOT4_AVX2)
-Q4_0X8(_vnni, VNNI, DOT4_VNNI)
+X8_32(q4_0, , KERNEL, DOT4_AVX2, 144, 8, )
+X8_32(q4_0, _vnni, VNNI, DOT4_VNNI, 144, 8, )
+
+// Q5_0 repacked like Q4_0, with the fifth bits of each register's 32 weights as one 32-bit word (bit 8 rr + j: byte j of
+// the register's row rr), so a register's high bits are one bytes_from_bits_32: per 32-weight block of the 8 rows
+// (208 bytes, 8 x 22 + 32): the 8 scales (f16), the nibbles as Q4_0's (16 + 32 i for register i: rows 0-3 / 4-7 of
+// bytes 0-7, then of bytes 8-15), then the words: low nibbles' of register i at 144 + 8 i, high nibbles' at 148 + 8 i.
+// The values 0..31 go in unsigned, the offset 16 through the block sums (the four products of a row sum to at most
+// 4 * 2 * 31 * 128 in int16).
+void jg_pack_q5_0(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t rows) {
+    const int64_t nb = rowBytes / 22;
+    for (int64_t g = 0; g + 8 <= rows; g += 8)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *o = dst + (g / 8) * nb * 208 + 208 * b;
+            for (int i = 0; i < 8; i++) memcpy(o + 2 * i, src + (g + i) * rowBytes + 22 * b, 2);
+            for (int i = 0; i < 16; i++) memcpy(o + 16 + 8 * i, src + (g + i % 8) * rowBytes + 22 * b + 6 + 8 * (i / 8), 8);
+            for (int i = 0; i < 4; i++)
+                for (int rr = 0; rr < 4; rr++) {
+                    uint32_t qh;
+                    memcpy(&qh, src + (g + 4 * (i & 1) + rr) * rowBytes + 22 * b + 2, 4);
+                    o[144 + 8 * i + rr] = (uint8_t) (qh >> (8 * (i >> 1)));
+                    o[148 + 8 * i + rr] = (uint8_t) (qh >> (16 + 8 * (i >> 1)));
+                }
+        }
+}
+
+#define Q5_0_HIGHBITS                                                                                               \
+        const __m256i m16 = _mm256_set1_epi8(0x10);                                                                 \
+        l0 = _mm256_or_si256(l0, _mm256_and_si256(bytes_from_bits_32(blk + 144), m16));                             \
+        h0 = _mm256_or_si256(h0, _mm256_and_si256(bytes_from_bits_32(blk + 148), m16));                             \
+        l1 = _mm256_or_si256(l1, _mm256_and_si256(bytes_from_bits_32(blk + 152), m16));                             \
+        h1 = _mm256_or_si256(h1, _mm256_and_si256(bytes_from_bits_32(blk + 156), m16));                             \
+        l2 = _mm256_or_si256(l2, _mm256_and_si256(bytes_from_bits_32(blk + 160), m16));                             \
+        h2 = _mm256_or_si256(h2, _mm256_and_si256(bytes_from_bits_32(blk + 164), m16));                             \
+        l3 = _mm256_or_si256(l3, _mm256_and_si256(bytes_from_bits_32(blk + 168), m16));                             \
+        h3 = _mm256_or_si256(h3, _mm256_and_si256(bytes_from_bits_32(blk + 172), m16));
+X8_32(q5_0, , KERNEL, DOT4_AVX2, 208, 16, Q5_0_HIGHBITS)
+X8_32(q5_0, _vnni, VNNI, DOT4_VNNI, 208, 16, Q5_0_HIGHBITS)
 
 static const uint8_t k_shuffle_k4[256] = {
      0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,

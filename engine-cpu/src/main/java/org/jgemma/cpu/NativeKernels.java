@@ -40,11 +40,12 @@ final class NativeKernels {
     private static final Map<GgmlType, MethodHandle> MULTI = new EnumMap<>(GgmlType.class);
     /**
      * The kernels of weights repacked at load into groups of 8 rows ({@link #pack}): Q4_0 and Q4_K, the types llama.cpp
-     * repacks on AVX2 (ggml-cpu/repack.cpp: q4_0_8x8_q8_0, q4_K_8x8_q8_K), and Q8_0 where AVX512-VNNI runs (as w + 128:
+     * repacks on AVX2 (ggml-cpu/repack.cpp: q4_0_8x8_q8_0, q4_K_8x8_q8_K), Q5_0 likewise (the Q4_K_M files of gemma3
+     * 270M and 1B hold their 640- and 1152-wide matrices as Q5_0), and Q8_0 where AVX512-VNNI runs (as w + 128:
      * jgemma_cpu.c, jg_pack_q8_0). Each column's 8-byte pieces meet 4 rows in one register, so a block costs fewer
      * instructions than row by row (kernel alone, one thread: Q4_0, k = 1152, 1.24 -> 0.47 ns per row x column x 32
      * weights for one column, 0.65 -> 0.35 for 128; Q4_K, k = 2560, 0.85 -> 0.66 for one, 0.60 -> 0.52 for 64; Q8_0
-     * with VNNI, k = 1152, 1.10 -> 0.40 for one, 0.62 -> 0.26 for 128).
+     * with VNNI, k = 1152, 1.10 -> 0.40 for one, 0.62 -> 0.26 for 128; Q5_0 with VNNI, k = 1152, 0.61 -> 0.40 for 128).
      */
     private static final Map<GgmlType, MethodHandle> PACKED = new EnumMap<>(GgmlType.class);
     private static final Map<GgmlType, MethodHandle> PACK = new EnumMap<>(GgmlType.class);
@@ -117,6 +118,8 @@ final class NativeKernels {
         FunctionDescriptor packFd = FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
         PACK.put(GgmlType.Q4_0, bind(linker, lib, "jg_pack_q4_0", packFd, critical));
         PACK.put(GgmlType.Q4_K, bind(linker, lib, "jg_pack_q4_K", packFd, critical));
+        PACKED.put(GgmlType.Q5_0, bind(linker, lib, vnni ? "jg_q5_0x8_vnni" : "jg_q5_0x8", fd, critical));
+        PACK.put(GgmlType.Q5_0, bind(linker, lib, "jg_pack_q5_0", packFd, critical));
         if (vnni) { // Q8_0 as w + 128 needs vpdpbusd (vpmaddubsw's int16 pair sums would overflow): VNNI machines only
             PACKED.put(GgmlType.Q8_0, bind(linker, lib, "jg_q8_0x8_vnni", fd, critical));
             PACK.put(GgmlType.Q8_0, bind(linker, lib, "jg_pack_q8_0", packFd, critical));
@@ -166,10 +169,15 @@ final class NativeKernels {
     }
 
     /**
-     * Bytes of the repacked copy of {@code rows} rows of {@code k} weights: Q4_0 and Q8_0 the rows' own, Q4_K 1184 per super-block of 8 rows (8 x 144, plus the scales and mins unpacked to a byte each).
+     * Bytes of the repacked copy of {@code rows} rows of {@code k} weights: Q4_0 and Q8_0 the rows' own, Q5_0 208 per
+     * 32-block of 8 rows (8 x 22, plus the fifth bits laid out per register: jgemma_cpu.c, jg_pack_q5_0), Q4_K 1184 per super-block of 8 rows (8 x 144, plus the scales and mins unpacked to a byte each).
      */
     static long packedBytes(GgmlType type, long k, long rows) {
-        return type == GgmlType.Q4_K ? rows / 8 * (k / 256) * 1184 : type.byteSize(k) * rows;
+        return switch (type) {
+            case Q4_K -> rows / 8 * (k / 256) * 1184;
+            case Q5_0 -> rows / 8 * (k / 32) * 208;
+            default -> type.byteSize(k) * rows;
+        };
     }
 
     /** One line for diagnostics. */

@@ -27,7 +27,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class NativeKernelsTest {
     static Stream<GgmlType> packedTypes() {
-        return Stream.of(GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q8_0); // Q8_0 where AVX512-VNNI runs
+        return Stream.of(GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q8_0); // Q8_0 where AVX512-VNNI runs
     }
 
     static Stream<GgmlType> nativeTypes() {
@@ -128,7 +128,7 @@ class NativeKernelsTest {
     }
 
     /**
-     * Q4_0, Q4_K and (with VNNI) Q8_0 repacked in groups of 8 rows (NativeKernels.pack): every row and column within
+     * Q4_0, Q5_0, Q4_K and (with VNNI) Q8_0 repacked in groups of 8 rows (NativeKernels.pack): every row and column within
      * rounding of the row-by-row kernel (the same integer block dots, the scales applied in another order) and of the
      * scalar reference; each column bit-identical alone and in batches of 1 to 111 columns (through the column blocks'
      * edges and the 4/2/1-column remainders); row ranges in whole groups only.
