@@ -574,98 +574,112 @@ void jg_pack_q4_K(const uint8_t *src, uint8_t *dst, int64_t rowBytes, int64_t ro
 // int16 (each at most 2*15*127, the sum fits), times the sub-block scale of each row in vpmaddwd (int32, exact); the
 // mins through the column's 32-sums (ggml's q8s) and each row's mins in vpmaddwd. So each row gets the same integers
 // as ggml_vec_dot_q4_K_q8_K, scaled in another float order; column t the same floats whatever NC is.
-KERNEL __attribute__((always_inline)) static inline void q4_Kx8_cols(const uint8_t *x, int nb, const int8_t *q,
-        const float *dy, const int16_t *q8s, int k, int t0, const int NC, float *out, int ldo, int r) {
-    const __m256i m4 = _mm256_set1_epi8(0xF);
-    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
-    const __m256i bc03 = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-    __m256 acc[4], accm[4];
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); accm[c] = _mm256_setzero_ps(); }
-    for (int b = 0; b < nb; b++) {
-        const uint8_t *blk = x + Q4KX8 * b;
-        const __m256 xd = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);
-        const __m256 xdmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 16)));
-        __m256i mv[4];
-        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) mv[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 96 + 16 * p)));
-        __m256i s03[4], s47[4];
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { s03[c] = _mm256_setzero_si256(); s47[c] = _mm256_setzero_si256(); }
-        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {
-            // the scales of sub-blocks 2j (low nibbles) and 2j+1 (high), each row's in the lanes of its products
-            int64_t sl, sh;
-            memcpy(&sl, blk + 32 + 16 * j, 8);
-            memcpy(&sh, blk + 40 + 16 * j, 8);
-            const __m256i slv = _mm256_set1_epi64x(sl), shv = _mm256_set1_epi64x(sh);
-            const __m256i bc47 = _mm256_add_epi8(bc03, _mm256_set1_epi8(4));
-            const __m256i scl03 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc03)));
-            const __m256i scl47 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc47)));
-            const __m256i sch03 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc03)));
-            const __m256i sch47 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc47)));
-            const uint8_t *qs = blk + 160 + 256 * j;
-            __m256i lo[8], hi[8]; // piece p: [2p] rows 0-3, [2p+1] rows 4-7
-            _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) {
-                const __m256i w = _mm256_loadu_si256((const __m256i *) (qs + 32 * i));
-                lo[i] = _mm256_and_si256(w, m4);
-                hi[i] = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
-            }
-            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
-                const int8_t *y = q + (int64_t) (t0 + c) * k + 256 * b + 64 * j;
-                int64_t v[8];
-                memcpy(v, y, 64);
-                __m256i Y[8]; // [p] low-nibble activations of piece p, [4 + p] high
-                _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) Y[i] = _mm256_set1_epi64x(v[i]);
-                const __m256i l03 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[0], Y[0]), _mm256_maddubs_epi16(lo[2], Y[1])),
-                                                     _mm256_add_epi16(_mm256_maddubs_epi16(lo[4], Y[2]), _mm256_maddubs_epi16(lo[6], Y[3])));
-                const __m256i l47 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(lo[1], Y[0]), _mm256_maddubs_epi16(lo[3], Y[1])),
-                                                     _mm256_add_epi16(_mm256_maddubs_epi16(lo[5], Y[2]), _mm256_maddubs_epi16(lo[7], Y[3])));
-                const __m256i h03 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(hi[0], Y[4]), _mm256_maddubs_epi16(hi[2], Y[5])),
-                                                     _mm256_add_epi16(_mm256_maddubs_epi16(hi[4], Y[6]), _mm256_maddubs_epi16(hi[6], Y[7])));
-                const __m256i h47 = _mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(hi[1], Y[4]), _mm256_maddubs_epi16(hi[3], Y[5])),
-                                                     _mm256_add_epi16(_mm256_maddubs_epi16(hi[5], Y[6]), _mm256_maddubs_epi16(hi[7], Y[7])));
-                s03[c] = _mm256_add_epi32(s03[c], _mm256_add_epi32(_mm256_madd_epi16(l03, scl03), _mm256_madd_epi16(h03, sch03)));
-                s47[c] = _mm256_add_epi32(s47[c], _mm256_add_epi32(_mm256_madd_epi16(l47, scl47), _mm256_madd_epi16(h47, sch47)));
-            }
-        }
-        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {
-            const int t = t0 + c;
-            const __m256 d = _mm256_set1_ps(dy[(int64_t) t * nb + b]);
-            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(xd, d), _mm256_cvtepi32_ps(_mm256_hadd_epi32(s03[c], s47[c])), acc[c]);
-            int32_t ys[4];
-            memcpy(ys, q8s + ((int64_t) c * nb + b) * 8, 16);
-            __m256i m = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(mv[0], _mm256_set1_epi32(ys[0])), _mm256_madd_epi16(mv[1], _mm256_set1_epi32(ys[1]))),
-                                         _mm256_add_epi32(_mm256_madd_epi16(mv[2], _mm256_set1_epi32(ys[2])), _mm256_madd_epi16(mv[3], _mm256_set1_epi32(ys[3]))));
-            accm[c] = _mm256_fmadd_ps(_mm256_mul_ps(xdmin, d), _mm256_cvtepi32_ps(m), accm[c]);
-        }
-    }
-    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++)
-        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_sub_ps(_mm256_permutevar8x32_ps(acc[c], perm), accm[c]));
+// KDOT: a row's four 8-byte pieces times the column's 8 activations each, summed, times the row's sub-block scale, as
+// int32 pair lanes. AVX2: vpmaddubsw, int16 adds (at most 4 * 2 * 15 * 127), vpmaddwd with the int16 scales; VNNI:
+// four vpdpbusd, vpmulld with the int32 scales. The same integers either way.
+#define KDOT_AVX2(a0, y0, a1, y1, a2, y2, a3, y3, s16, s32)                                                       \
+    _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, y0), _mm256_maddubs_epi16(a1, y1)), \
+                                       _mm256_add_epi16(_mm256_maddubs_epi16(a2, y2), _mm256_maddubs_epi16(a3, y3))), s16)
+#define KDOT_VNNI(a0, y0, a1, y1, a2, y2, a3, y3, s16, s32)                                                       \
+    _mm256_mullo_epi32(DOT4_VNNI(a0, y0, a1, y1, a2, y2, a3, y3), s32)
+#define Q4_KX8(SFX, ATTR, KDOT) \
+ATTR __attribute__((always_inline)) static inline void q4_Kx8_cols##SFX(const uint8_t *x, int nb, const int8_t *q,                                                   \
+        const float *dy, const int16_t *q8s, int k, int t0, const int NC, float *out, int ldo, int r) {                                                              \
+    const __m256i m4 = _mm256_set1_epi8(0xF);                                                                                                                        \
+    const __m256i perm = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);                                                                                                  \
+    const __m256i bc03 = _mm256_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);                           \
+    /* the same scales once per int32 lane pair (the lanes of vpdpbusd's sums) */                                                                                    \
+    const __m256i bc03w = _mm256_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0);                          \
+    const __m256i bc47w = _mm256_add_epi8(bc03w, _mm256_set1_epi8(4));                                                                                               \
+    __m256 acc[4], accm[4];                                                                                                                                          \
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { acc[c] = _mm256_setzero_ps(); accm[c] = _mm256_setzero_ps(); }                                            \
+    for (int b = 0; b < nb; b++) {                                                                                                                                   \
+        const uint8_t *blk = x + Q4KX8 * b;                                                                                                                          \
+        const __m256 xd = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) blk)), perm);                                                   \
+        const __m256 xdmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 16)));                                                                         \
+        __m256i mv[4];                                                                                                                                               \
+        _Pragma("GCC unroll 4") for (int p = 0; p < 4; p++) mv[p] = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *) (blk + 96 + 16 * p)));                    \
+        __m256i s03[4], s47[4];                                                                                                                                      \
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) { s03[c] = _mm256_setzero_si256(); s47[c] = _mm256_setzero_si256(); }                                   \
+        _Pragma("GCC unroll 4") for (int j = 0; j < 4; j++) {                                                                                                        \
+/* the scales of sub-blocks 2j (low nibbles) and 2j+1 (high), each row's in the lanes of its products */                                                             \
+            int64_t sl, sh;                                                                                                                                          \
+            memcpy(&sl, blk + 32 + 16 * j, 8);                                                                                                                       \
+            memcpy(&sh, blk + 40 + 16 * j, 8);                                                                                                                       \
+            const __m256i slv = _mm256_set1_epi64x(sl), shv = _mm256_set1_epi64x(sh);                                                                                \
+            const __m256i bc47 = _mm256_add_epi8(bc03, _mm256_set1_epi8(4));                                                                                         \
+            const __m256i scl03 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc03)));                                                      \
+            const __m256i scl47 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc47)));                                                      \
+            const __m256i sch03 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc03)));                                                      \
+            const __m256i sch47 = _mm256_cvtepu8_epi16(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc47)));                                                      \
+            const __m256i scl03w = _mm256_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc03w)));                                                    \
+            const __m256i scl47w = _mm256_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_shuffle_epi8(slv, bc47w)));                                                    \
+            const __m256i sch03w = _mm256_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc03w)));                                                    \
+            const __m256i sch47w = _mm256_cvtepu8_epi32(_mm256_castsi256_si128(_mm256_shuffle_epi8(shv, bc47w)));                                                    \
+            (void) scl03; (void) scl47; (void) sch03; (void) sch47; (void) scl03w; (void) scl47w; (void) sch03w; (void) sch47w;                                      \
+            const uint8_t *qs = blk + 160 + 256 * j;                                                                                                                 \
+            __m256i lo[8], hi[8]; /* piece p: [2p] rows 0-3, [2p+1] rows 4-7 */                                                                                      \
+            _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) {                                                                                                    \
+                const __m256i w = _mm256_loadu_si256((const __m256i *) (qs + 32 * i));                                                                               \
+                lo[i] = _mm256_and_si256(w, m4);                                                                                                                     \
+                hi[i] = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);                                                                                               \
+            }                                                                                                                                                        \
+            _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {                                                                                                   \
+                const int8_t *y = q + (int64_t) (t0 + c) * k + 256 * b + 64 * j;                                                                                     \
+                int64_t v[8];                                                                                                                                        \
+                memcpy(v, y, 64);                                                                                                                                    \
+                __m256i Y[8]; /* [p] low-nibble activations of piece p, [4 + p] high */                                                                              \
+                _Pragma("GCC unroll 8") for (int i = 0; i < 8; i++) Y[i] = _mm256_set1_epi64x(v[i]);                                                                 \
+                s03[c] = _mm256_add_epi32(s03[c], _mm256_add_epi32(KDOT(lo[0], Y[0], lo[2], Y[1], lo[4], Y[2], lo[6], Y[3], scl03, scl03w),                          \
+                                                                   KDOT(hi[0], Y[4], hi[2], Y[5], hi[4], Y[6], hi[6], Y[7], sch03, sch03w)));                        \
+                s47[c] = _mm256_add_epi32(s47[c], _mm256_add_epi32(KDOT(lo[1], Y[0], lo[3], Y[1], lo[5], Y[2], lo[7], Y[3], scl47, scl47w),                          \
+                                                                   KDOT(hi[1], Y[4], hi[3], Y[5], hi[5], Y[6], hi[7], Y[7], sch47, sch47w)));                        \
+            }                                                                                                                                                        \
+        }                                                                                                                                                            \
+        _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++) {                                                                                                       \
+            const int t = t0 + c;                                                                                                                                    \
+            const __m256 d = _mm256_set1_ps(dy[(int64_t) t * nb + b]);                                                                                               \
+            acc[c] = _mm256_fmadd_ps(_mm256_mul_ps(xd, d), _mm256_cvtepi32_ps(_mm256_hadd_epi32(s03[c], s47[c])), acc[c]);                                           \
+            int32_t ys[4];                                                                                                                                           \
+            memcpy(ys, q8s + ((int64_t) c * nb + b) * 8, 16);                                                                                                        \
+            __m256i m = _mm256_add_epi32(_mm256_add_epi32(_mm256_madd_epi16(mv[0], _mm256_set1_epi32(ys[0])), _mm256_madd_epi16(mv[1], _mm256_set1_epi32(ys[1]))),   \
+                                         _mm256_add_epi32(_mm256_madd_epi16(mv[2], _mm256_set1_epi32(ys[2])), _mm256_madd_epi16(mv[3], _mm256_set1_epi32(ys[3]))));  \
+            accm[c] = _mm256_fmadd_ps(_mm256_mul_ps(xdmin, d), _mm256_cvtepi32_ps(m), accm[c]);                                                                      \
+        }                                                                                                                                                            \
+    }                                                                                                                                                                \
+    _Pragma("GCC unroll 4") for (int c = 0; c < NC; c++)                                                                                                             \
+        _mm256_storeu_ps(out + (int64_t) (t0 + c) * ldo + r, _mm256_sub_ps(_mm256_permutevar8x32_ps(acc[c], perm), accm[c]));                                        \
+}                                                                                                                                                                    \
+                                                                                                                                                                     \
+/* Rows [r0, r1) (multiples of 8) of a packed Q4_K weight (jg_pack_q4_K): the jg_q4_K signature; rowBytes is the */                                                  \
+/* unpacked row's (144 per 256 weights); group g of 8 rows starts at (g / 8) * (rowBytes / 144) * 1184. */                                                           \
+ATTR void jg_q4_Kx8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,                                                        \
+                      const int16_t *bsums, int k, int n, float *out, int ldo) {                                                                                     \
+    (void) rowBytes;                                                                                                                                                 \
+    const int nb = k / 256;                                                                                                                                          \
+    const int tb = col_block(k);                                                                                                                                     \
+    int16_t q8s[512 * 8]; /* the sums of each 32 activations of a column block, [t][nb][8] (as jg_q4_K) */                                                           \
+    for (int t0 = 0; t0 < n; t0 += tb) {                                                                                                                             \
+        const int t1 = t0 + tb < n ? t0 + tb : n;                                                                                                                    \
+        if ((t1 - t0) * nb > 512) return; /* unreachable: NativeKernels refuses k > 32768 */                                                                         \
+        for (int t = t0; t < t1; t++)                                                                                                                                \
+            for (int i = 0; i < nb; i++) {                                                                                                                           \
+                const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i));                                              \
+                _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),                                                                                        \
+                        _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));                                                   \
+            }                                                                                                                                                        \
+        for (int r = r0; r + 8 <= r1; r += 8) {                                                                                                                      \
+            const uint8_t *x = w + (int64_t) (r / 8) * nb * Q4KX8;                                                                                                   \
+            int t = t0;                                                                                                                                              \
+            for (; t + 4 <= t1; t += 4) q4_Kx8_cols##SFX(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 4, out, ldo, r);                                                \
+            if (t + 2 <= t1) { q4_Kx8_cols##SFX(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 2, out, ldo, r); t += 2; }                                               \
+            if (t < t1) q4_Kx8_cols##SFX(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 1, out, ldo, r);                                                                \
+        }                                                                                                                                                            \
+    }                                                                                                                                                                \
 }
 
-// Rows [r0, r1) (multiples of 8) of a packed Q4_K weight (jg_pack_q4_K): the jg_q4_K signature; rowBytes is the
-// unpacked row's (144 per 256 weights); group g of 8 rows starts at (g / 8) * (rowBytes / 144) * 1184.
-KERNEL void jg_q4_Kx8(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8_t *q, const float *d,
-                      const int16_t *bsums, int k, int n, float *out, int ldo) {
-    (void) rowBytes;
-    const int nb = k / 256;
-    const int tb = col_block(k);
-    int16_t q8s[512 * 8]; // the sums of each 32 activations of a column block, [t][nb][8] (as jg_q4_K)
-    for (int t0 = 0; t0 < n; t0 += tb) {
-        const int t1 = t0 + tb < n ? t0 + tb : n;
-        if ((t1 - t0) * nb > 512) return; /* unreachable: NativeKernels refuses k > 32768 */
-        for (int t = t0; t < t1; t++)
-            for (int i = 0; i < nb; i++) {
-                const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i));
-                _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),
-                        _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));
-            }
-        for (int r = r0; r + 8 <= r1; r += 8) {
-            const uint8_t *x = w + (int64_t) (r / 8) * nb * Q4KX8;
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) q4_Kx8_cols(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 4, out, ldo, r);
-            if (t + 2 <= t1) { q4_Kx8_cols(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 2, out, ldo, r); t += 2; }
-            if (t < t1) q4_Kx8_cols(x, nb, q, d, q8s + (t - t0) * nb * 8, k, t, 1, out, ldo, r);
-        }
-    }
-}
+Q4_KX8(, KERNEL, KDOT_AVX2)
+Q4_KX8(_vnni, VNNI, KDOT_VNNI)
 
 // Q8_0 repacked at load into groups of 8 rows, for machines with AVX512-VNNI only: vpdpbusd multiplies unsigned by
 // signed bytes into int32 without vpmaddubsw's int16 pair sums, so the weights can go in as w + 128 (each byte XOR 0x80)

@@ -114,7 +114,7 @@ final class NativeKernels {
             if (t.blockSize == 256) MULTI.put(t, bind(linker, lib, "jg_gemm_" + name, fd, critical));
         }
         PACKED.put(GgmlType.Q4_0, bind(linker, lib, vnni ? "jg_q4_0x8_vnni" : "jg_q4_0x8", fd, critical));
-        PACKED.put(GgmlType.Q4_K, bind(linker, lib, "jg_q4_Kx8", fd, critical));
+        PACKED.put(GgmlType.Q4_K, bind(linker, lib, vnni ? "jg_q4_Kx8_vnni" : "jg_q4_Kx8", fd, critical));
         FunctionDescriptor packFd = FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
         PACK.put(GgmlType.Q4_0, bind(linker, lib, "jg_pack_q4_0", packFd, critical));
         PACK.put(GgmlType.Q4_K, bind(linker, lib, "jg_pack_q4_K", packFd, critical));
