@@ -16,6 +16,8 @@ final class ActivationQuant {
 
     private static final VectorSpecies<Float> F = VectorShapes.F;
     private static final int FL = F.length(); // 4, 8 or 16: divides the blocks of 32 and groups of 16
+    /** F's shape in int lanes (looked up once: withLanes goes through the lane type's class name each call). */
+    private static final VectorSpecies<Integer> FI = F.withLanes(int.class);
     /** FL shorts: the rounded ints narrowed for storing. */
     private static final VectorSpecies<Short> SH = VectorSpecies.of(short.class, VectorShape.forBitSize(16 * FL));
     private static final float MAGIC = 12582912f; // 1.5 * 2^23
@@ -43,7 +45,7 @@ final class ActivationQuant {
             float id = amax != 0 ? 127f / amax : 0f;
             d[dOff + b] = Float.float16ToFloat(Float.floatToFloat16(dd));
             int qo = qOff + 32 * b;
-            IntVector isum = IntVector.zero(F.withLanes(int.class));
+            IntVector isum = IntVector.zero(FI);
             for (int j = 0; j < 32; j += FL) {
                 IntVector i = round(FloatVector.fromArray(F, x, o + j), id);
                 ((ShortVector) i.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, qo + j);
@@ -83,7 +85,7 @@ final class ActivationQuant {
             }
             float iscale = -127f / max;
             for (int j = 0; j < 256; j += 16) {
-                IntVector sum = IntVector.zero(F.withLanes(int.class));
+                IntVector sum = IntVector.zero(FI);
                 for (int c = 0; c < 16; c += FL) {
                     IntVector a = round(FloatVector.fromArray(F, x, base + j + c), iscale).min(127);
                     ((ShortVector) a.convertShape(VectorOperators.I2S, SH, 0)).intoArray(q, qb + j + c);
