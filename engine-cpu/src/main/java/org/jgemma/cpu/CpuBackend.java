@@ -127,14 +127,25 @@ public final class CpuBackend implements Backend {
             // a copy in groups of 8 rows for the native kernels (as llama.cpp's CPU_REPACK buffer); the mapped pages it
             // was read from are dropped (they come back from the file if an embedding lookup reads them). A weight read
             // into memory (--no-mmap) keeps its one copy: repacking it would double its memory.
-            try {
-                packed = packArena.allocate(NativeKernels.packedBytes(t.type(), cols, rows), 64);
-            } catch (OutOfMemoryError e) {
+            long bytes = NativeKernels.packedBytes(t.type(), cols, rows);
+            packed = NativeKernels.allocateUninitialized(bytes, packArena);
+            if (packed == null) {
                 throw new BackendUnavailableException(String.format(java.util.Locale.ROOT,
                         "cpu: no memory for the repacked copy of %s (%.1f MiB); -Djgemma.cpu.repack=false reads it in place", t.name(),
-                        NativeKernels.packedBytes(t.type(), cols, rows) / 1048576.0));
+                        bytes / 1048576.0));
             }
-            NativeKernels.pack(t.type(), t.data(), packed, (int) cols, rows);
+            // the groups of 8 rows split between the workers (the copy is as much page faults as arithmetic)
+            MemorySegment src = t.data(), dst = packed;
+            GgmlType type = t.type();
+            int k = (int) cols;
+            long groups = rows / 8;
+            pool.run((w, nw) -> {
+                long g0 = groups * w / nw, g1 = groups * (w + 1) / nw;
+                if (g0 < g1) {
+                    NativeKernels.pack(type, src.asSlice(8 * g0 * t.rowBytes(), 8 * (g1 - g0) * t.rowBytes()),
+                            dst.asSlice(NativeKernels.packedBytes(type, k, 8 * g0), NativeKernels.packedBytes(type, k, 8 * (g1 - g0))), k, 8 * (g1 - g0));
+                }
+            });
             t.data().unload();
         }
         return new CpuWeight(t.name(), t.type(), cols, rows, t.data(), t.rowBytes(), packed);
@@ -448,7 +459,7 @@ public final class CpuBackend implements Backend {
         live.clear();
         allocated = 0;
         pool.close();
-        packArena.close();
+        if (packArena.scope().isAlive()) packArena.close(); // a second close() is a no-op
     }
 
     private static CpuBuffer buf(Buffer b) {

@@ -49,6 +49,7 @@ final class NativeKernels {
      */
     private static final Map<GgmlType, MethodHandle> PACKED = new EnumMap<>(GgmlType.class);
     private static final Map<GgmlType, MethodHandle> PACK = new EnumMap<>(GgmlType.class);
+    private static MethodHandle malloc, free;
     /**
      * Whether the VNNI twins of the 32-weight kernels run (AVX512-VNNI: vpdpbusd for vpmaddubsw + vpmaddwd, the same
      * integers and floats; kernel alone, 128 columns: repacked Q4_0 0.35 -> 0.24 ns, Q8_0/Q4_0 rows 0.63 -> 0.54).
@@ -116,6 +117,9 @@ final class NativeKernels {
         PACKED.put(GgmlType.Q4_0, bind(linker, lib, vnni ? "jg_q4_0x8_vnni" : "jg_q4_0x8", fd, critical));
         PACKED.put(GgmlType.Q4_K, bind(linker, lib, vnni ? "jg_q4_Kx8_vnni" : "jg_q4_Kx8", fd, critical));
         FunctionDescriptor packFd = FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+        SymbolLookup libc = linker.defaultLookup();
+        malloc = linker.downcallHandle(libc.find("malloc").orElseThrow(), FunctionDescriptor.of(P, ValueLayout.JAVA_LONG));
+        free = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(P));
         PACK.put(GgmlType.Q4_0, bind(linker, lib, "jg_pack_q4_0", packFd, critical));
         PACK.put(GgmlType.Q4_K, bind(linker, lib, "jg_pack_q4_K", packFd, critical));
         PACKED.put(GgmlType.Q5_0, bind(linker, lib, vnni ? "jg_q5_0x8_vnni" : "jg_q5_0x8", fd, critical));
@@ -178,6 +182,29 @@ final class NativeKernels {
             case Q5_0 -> rows / 8 * (k / 32) * 208;
             default -> type.byteSize(k) * rows;
         };
+    }
+
+    /**
+     * {@code bytes} of native memory freed when {@code arena} closes, not zeroed (malloc: {@link #pack} writes every
+     * byte, and Arena.allocate's zeroing of a 4B model's 2.5 GB cost ~0.4 s of load), or null when malloc fails.
+     */
+    static MemorySegment allocateUninitialized(long bytes, Arena arena) {
+        if (malloc == null) throw new IllegalStateException("native kernels not loaded: " + UNAVAILABLE);
+        try {
+            MemorySegment p = (MemorySegment) malloc.invokeExact(bytes);
+            if (p.equals(MemorySegment.NULL)) return null;
+            return p.reinterpret(bytes, arena, s -> {
+                try {
+                    free.invokeExact(s);
+                } catch (Throwable e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** One line for diagnostics. */
