@@ -51,7 +51,7 @@ public final class CpuBackend implements Backend {
     @Override
     public String deviceName() {
         return "CPU, " + pool.size() + " threads, Vector API " + jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize() + "-bit, "
-                + (Matmul.NATIVE ? "native AVX2 int8 kernels" : "Vector API int8 kernels");
+                + (Matmul.NATIVE ? NativeKernels.shortName() : "Vector API int8 kernels");
     }
 
     @Override

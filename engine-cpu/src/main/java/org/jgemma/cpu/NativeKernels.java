@@ -207,6 +207,11 @@ final class NativeKernels {
         }
     }
 
+    /** For the device line: "native AVX2 int8 kernels" (", VNNI" where the twins run; ", repacked" where weights are). */
+    static String shortName() {
+        return "native AVX2" + (vnni ? "+VNNI" : "") + " int8 kernels" + (REPACK && !PACKED.isEmpty() ? ", repacked " + PACKED.keySet() : "");
+    }
+
     /** One line for diagnostics. */
     static String describe() {
         return UNAVAILABLE == null ? "native int8 kernels (AVX2" + (vnni ? ", AVX512-VNNI" : "") + "): " + KERNELS.keySet()
