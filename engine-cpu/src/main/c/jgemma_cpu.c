@@ -63,6 +63,29 @@ KERNEL static inline __m256i bytes_from_bits_32(const uint8_t *x) {
     return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
 }
 
+// The sum of 32 int8 activations (exact in int32): the block sums through which the offset types' kernels take off
+// their offset (Q4_0's 8, Q5_0's 16, repacked Q8_0's 128).
+KERNEL static inline int sum_i8_32(const int8_t *y) {
+    const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *) y)),
+                                          _mm256_set1_epi16(1));
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+// ggml's q8s for activation columns [t0, t1): the sums of each 32 activations (pairs of the Q8_K bsums, _mm_hadd_epi16),
+// [t - t0][k / 256][8], made once per call and column block for the K-quant kernels.
+KERNEL static inline void q8_sums_32(const int16_t *bsums, int k, int t0, int t1, int16_t *q8s) {
+    const int nb = k / 256;
+    for (int t = t0; t < t1; t++)
+        for (int i = 0; i < nb; i++) {
+            const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i));
+            _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),
+                    _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));
+        }
+}
+
 // Columns per pass over a call's rows: about 128 KiB of activations, so they stay in L2 while the rows are swept
 // (a prompt's activations, n x k bytes, can be megabytes). Every (row, column) is computed the same way whatever the
 // blocking, so this changes the order of the work, never a result.
@@ -157,20 +180,13 @@ ATTR void jg_##NAME##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, con
        2-column calls, es4 [tb/4][nb][4] for the 4-column ones; tb * nb <= 4096 for k <= 32768 */                            \
     enum { CAP = 4096 + 4 * 32 };                                                                                   \
     float ds[CAP], es[(OFF) ? CAP : 1], es4[(OFF) ? CAP : 1];                                                        \
-    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);                                          \
     for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
         const int t1 = t0 + tb < n ? t0 + tb : n, groups = (t1 - t0) / 4;                                           \
         const int fits = (t1 - t0) * nb <= CAP; /* for every k <= 32768 (NativeKernels.MAX_K) */                    \
         if (!fits && (OFF)) return; /* unreachable: NativeKernels refuses k > 32768 */                              \
         for (int t = t0; fits && (OFF) && t < t1; t++)                                                              \
-            for (int b = 0; b < nb; b++) {                                                                          \
-                const __m256i y = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));             \
-                const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, y), ones);                         \
-                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));           \
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));                                                   \
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));                                                   \
-                es[(t - t0) * nb + b] = d[(int64_t) t * nb + b] * (float) _mm_cvtsi128_si32(s);                     \
-            }                                                                                                       \
+            for (int b = 0; b < nb; b++)                                                                            \
+                es[(t - t0) * nb + b] = d[(int64_t) t * nb + b] * (float) sum_i8_32(q + (int64_t) t * k + 32 * b);  \
         for (int g = 0; fits && g < groups; g++)                                                                    \
             for (int b = 0; b < nb; b++)                                                                            \
                 for (int c = 0; c < 4; c++) {                                                                       \
@@ -293,19 +309,11 @@ ATTR void jg_##NAME##x8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1,
     const int tb = col_block(k);                                                                                    \
     enum { CAP = 4096 + 4 * 32 };                                                                                   \
     int32_t s8[CAP]; /* 8 * sum(y) of each block of a column block's columns, [t - t0][nb] */                       \
-    const __m256i one8 = _mm256_set1_epi8(1), ones = _mm256_set1_epi16(1);                                          \
     for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
         const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
         if ((t1 - t0) * nb > CAP) return; /* unreachable: NativeKernels refuses k > 32768 */                        \
         for (int t = t0; t < t1; t++)                                                                               \
-            for (int b = 0; b < nb; b++) {                                                                          \
-                const __m256i y = _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b));             \
-                const __m256i s32 = _mm256_madd_epi16(_mm256_maddubs_epi16(one8, y), ones);                         \
-                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));           \
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));                                                   \
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));                                                   \
-                s8[(t - t0) * nb + b] = (OFF) * _mm_cvtsi128_si32(s);                                                   \
-            }                                                                                                       \
+            for (int b = 0; b < nb; b++) s8[(t - t0) * nb + b] = (OFF) * sum_i8_32(q + (int64_t) t * k + 32 * b);   \
         for (int r = r0; r + 8 <= r1; r += 8) {                                                                     \
             const uint8_t *x = w + (int64_t) (r / 8) * nb * (GB);                                                                    \
             int t = t0;                                                                                             \
@@ -506,12 +514,7 @@ KERNEL void ENTRY(const uint8_t *w, int64_t rowBytes, int r0, int r1, const int8
     for (int t0 = 0; t0 < n; t0 += tb) {                                                                            \
         const int t1 = t0 + tb < n ? t0 + tb : n;                                                                   \
         if ((t1 - t0) * nb > 512) return; /* unreachable: NativeKernels refuses k > 32768 */                        \
-        for (int t = t0; t < t1; t++)                                                                               \
-            for (int i = 0; i < nb; i++) {                                                                          \
-                const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i)); \
-                _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),                                       \
-                        _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));  \
-            }                                                                                                       \
+        q8_sums_32(bsums, k, t0, t1, q8s);                                                                          \
         for (int r = r0; r < r1; r++) {                                                                             \
             const uint8_t *x = w + rowBytes * r;                                                                    \
             int t = t0;                                                                                             \
@@ -662,12 +665,7 @@ ATTR void jg_q4_Kx8##SFX(const uint8_t *w, int64_t rowBytes, int r0, int r1, con
     for (int t0 = 0; t0 < n; t0 += tb) {                                                                                                                             \
         const int t1 = t0 + tb < n ? t0 + tb : n;                                                                                                                    \
         if ((t1 - t0) * nb > 512) return; /* unreachable: NativeKernels refuses k > 32768 */                                                                         \
-        for (int t = t0; t < t1; t++)                                                                                                                                \
-            for (int i = 0; i < nb; i++) {                                                                                                                           \
-                const __m256i q8sums = _mm256_loadu_si256((const __m256i *) (bsums + (int64_t) t * (k / 16) + 16 * i));                                              \
-                _mm_storeu_si128((__m128i *) (q8s + ((t - t0) * nb + i) * 8),                                                                                        \
-                        _mm_hadd_epi16(_mm256_extracti128_si256(q8sums, 0), _mm256_extracti128_si256(q8sums, 1)));                                                   \
-            }                                                                                                                                                        \
+        q8_sums_32(bsums, k, t0, t1, q8s);                                                                                                                           \
         for (int r = r0; r + 8 <= r1; r += 8) {                                                                                                                      \
             const uint8_t *x = w + (int64_t) (r / 8) * nb * Q4KX8;                                                                                                   \
             int t = t0;                                                                                                                                              \
@@ -738,19 +736,11 @@ VNNI void jg_q8_0x8_vnni(const uint8_t *w, int64_t rowBytes, int r0, int r1, con
     const int tb = col_block(k);
     enum { CAP = 4096 + 4 * 32 };
     int32_t s128[CAP]; // 128 * sum(y) of each block of a column block's columns, [t - t0][nb]
-    const __m256i one8 = _mm256_set1_epi8(1);
     for (int t0 = 0; t0 < n; t0 += tb) {
         const int t1 = t0 + tb < n ? t0 + tb : n;
         if ((t1 - t0) * nb > CAP) return; /* unreachable: NativeKernels refuses k > 32768 */
         for (int t = t0; t < t1; t++)
-            for (int b = 0; b < nb; b++) {
-                const __m256i s32 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), one8,
-                        _mm256_loadu_si256((const __m256i *) (q + (int64_t) t * k + 32 * b)));
-                __m128i s = _mm_add_epi32(_mm256_castsi256_si128(s32), _mm256_extracti128_si256(s32, 1));
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-                s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-                s128[(t - t0) * nb + b] = 128 * _mm_cvtsi128_si32(s);
-            }
+            for (int b = 0; b < nb; b++) s128[(t - t0) * nb + b] = 128 * sum_i8_32(q + (int64_t) t * k + 32 * b);
         for (int r = r0; r + 8 <= r1; r += 8) {
             const uint8_t *x = w + rowBytes * r;
             int t = t0;

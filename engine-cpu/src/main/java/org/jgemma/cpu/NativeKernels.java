@@ -51,12 +51,13 @@ final class NativeKernels {
     private static final Map<GgmlType, MethodHandle> PACK = new EnumMap<>(GgmlType.class);
     private static MethodHandle malloc, free;
     /**
-     * Whether the VNNI twins of the 32-weight kernels run (AVX512-VNNI: vpdpbusd for vpmaddubsw + vpmaddwd, the same
-     * integers and floats; kernel alone, 128 columns: repacked Q4_0 0.35 -> 0.24 ns, Q8_0/Q4_0 rows 0.63 -> 0.54).
+     * Whether the VNNI twins of the 32-weight row kernels and of the repacked kernels run (AVX512-VNNI: vpdpbusd for
+     * vpmaddubsw + vpmaddwd, the same integers and floats; kernel alone, 128 columns: repacked Q4_0 0.35 -> 0.24 ns,
+     * Q8_0/Q4_0 rows 0.63 -> 0.54).
      * {@code -Djgemma.cpu.vnni=false} keeps the AVX2 ones.
      */
     private static boolean vnni;
-    /** {@code -Djgemma.cpu.repack=false} keeps Q4_0 weights in the file's layout (for comparisons). */
+    /** {@code -Djgemma.cpu.repack=false} keeps every weight in the file's layout (for comparisons). */
     static final boolean REPACK = !"false".equals(System.getProperty("jgemma.cpu.repack"));
     /** Why the native kernels are not used (null when they are). */
     private static final String UNAVAILABLE;
@@ -114,19 +115,17 @@ final class NativeKernels {
             KERNELS.put(t, bind(linker, lib, "jg_" + name + (vnni && t.blockSize == 32 ? "_vnni" : ""), fd, critical));
             if (t.blockSize == 256) MULTI.put(t, bind(linker, lib, "jg_gemm_" + name, fd, critical));
         }
-        PACKED.put(GgmlType.Q4_0, bind(linker, lib, vnni ? "jg_q4_0x8_vnni" : "jg_q4_0x8", fd, critical));
-        PACKED.put(GgmlType.Q4_K, bind(linker, lib, vnni ? "jg_q4_Kx8_vnni" : "jg_q4_Kx8", fd, critical));
-        FunctionDescriptor packFd = FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
         SymbolLookup libc = linker.defaultLookup();
         malloc = linker.downcallHandle(libc.find("malloc").orElseThrow(), FunctionDescriptor.of(P, ValueLayout.JAVA_LONG));
         free = linker.downcallHandle(libc.find("free").orElseThrow(), FunctionDescriptor.ofVoid(P));
-        PACK.put(GgmlType.Q4_0, bind(linker, lib, "jg_pack_q4_0", packFd, critical));
-        PACK.put(GgmlType.Q4_K, bind(linker, lib, "jg_pack_q4_K", packFd, critical));
-        PACKED.put(GgmlType.Q5_0, bind(linker, lib, vnni ? "jg_q5_0x8_vnni" : "jg_q5_0x8", fd, critical));
-        PACK.put(GgmlType.Q5_0, bind(linker, lib, "jg_pack_q5_0", packFd, critical));
-        if (vnni) { // Q8_0 as w + 128 needs vpdpbusd (vpmaddubsw's int16 pair sums would overflow): VNNI machines only
-            PACKED.put(GgmlType.Q8_0, bind(linker, lib, "jg_q8_0x8_vnni", fd, critical));
-            PACK.put(GgmlType.Q8_0, bind(linker, lib, "jg_pack_q8_0", packFd, critical));
+        // jg_pack_<type> and its kernel jg_<type>x8 (_vnni where the twins run). Q8_0 as w + 128 needs vpdpbusd
+        // (vpmaddubsw's int16 pair sums would overflow): VNNI machines only
+        FunctionDescriptor packFd = FunctionDescriptor.ofVoid(P, P, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+        for (GgmlType t : vnni ? new GgmlType[] {GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q8_0}
+                : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q5_0, GgmlType.Q4_K}) {
+            String name = t.name().toLowerCase().replace("_k", "_K");
+            PACKED.put(t, bind(linker, lib, "jg_" + name + "x8" + (vnni ? "_vnni" : ""), fd, critical));
+            PACK.put(t, bind(linker, lib, "jg_pack_" + name, packFd, critical));
         }
         return null;
     }
@@ -154,8 +153,9 @@ final class NativeKernels {
     }
 
     /**
-     * Writes {@code rows} rows of {@code src} into {@code dst} (the same size) in groups of 8 rows: ggml's block_q4_0x8
-     * layout (make_block_q4_0x8 in ggml-cpu/repack.cpp) without its XOR, described in jgemma_cpu.c (jg_pack_q4_0).
+     * Writes {@code rows} rows of {@code src} into {@code dst} ({@link #packedBytes}) in groups of 8 rows: for Q4_0 ggml's
+     * block_q4_0x8 layout (make_block_q4_0x8 in ggml-cpu/repack.cpp) without its XOR; each type's layout is described
+     * in jgemma_cpu.c (jg_pack_q4_0, jg_pack_q5_0, jg_pack_q4_K, jg_pack_q8_0).
      */
     static void pack(GgmlType type, MemorySegment src, MemorySegment dst, int k, long rows) {
         if (!packs(type, k, rows)) throw new IllegalStateException(type + " [" + k + " x " + rows + "] is not repacked here");

@@ -70,19 +70,14 @@ class NativeKernelsTest {
             float[] x = TestWeights.gaussian(cols * k, 1.0, 800 + k);
             x[3] = 0;
             x[k + 1] = 30f; // an outlier: one large and many small quants in a block
-            Q8Activations a = new Q8Activations(cols, k);
-            a.kind = Q8Activations.kindFor(type);
-            ActivationQuant.quantize(a, x, 0, cols, k);
-            NativeKernels.toBytes(a, cols, k);
+            Q8Activations a = quantized(type, x, cols, k);
             long rb = type.byteSize(k);
             float[] all = new float[cols * rows];
             NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, all, rows);
-            float[] wrow = new float[k];
+            double[][] mags = magnitudes(type, t, x, rows, cols, k);
             for (int r = 0; r < rows; r++) {
-                org.jgemma.ggml.Dequantize.dequantizeRow(type, t.data(), rb * r, wrow, 0, k);
                 for (int c = 0; c < cols; c++) {
-                    double mag = 0;
-                    for (int i = 0; i < k; i++) mag += Math.abs(wrow[i] * x[c * k + i]);
+                    double mag = mags[r][c];
                     float ref = QuantDotReference.dot(type, t.data(), rb * r, a, c, k);
                     float got = all[c * rows + r];
                     assertEquals(ref, got, 1e-5 * mag + 1e-6, type + " k=" + k + " row " + r + " column " + c + ": native vs reference");
@@ -111,10 +106,7 @@ class NativeKernelsTest {
         int k = type.blockSize == 256 ? 2560 : 2048, rows = 3, cols = 111; // 2560: blocks of 48 columns; 2048: of 64
         GgufTensorInfo t = TestWeights.random("w", type, rows, k, 900 + type.id);
         float[] x = TestWeights.gaussian(cols * k, 1.0, 901);
-        Q8Activations a = new Q8Activations(cols, k);
-        a.kind = Q8Activations.kindFor(type);
-        ActivationQuant.quantize(a, x, 0, cols, k);
-        NativeKernels.toBytes(a, cols, k);
+        Q8Activations a = quantized(type, x, cols, k);
         long rb = type.byteSize(k);
         float[] all = new float[cols * rows];
         NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, all, rows);
@@ -143,10 +135,7 @@ class NativeKernelsTest {
             GgufTensorInfo t = TestWeights.random("w", type, rows, k, 1700 + k);
             float[] x = TestWeights.gaussian(cols * k, 1.0, 1800 + k);
             x[k + 1] = 30f;
-            Q8Activations a = new Q8Activations(cols, k);
-            a.kind = Q8Activations.kindFor(type);
-            ActivationQuant.quantize(a, x, 0, cols, k);
-            NativeKernels.toBytes(a, cols, k);
+            Q8Activations a = quantized(type, x, cols, k);
             long rb = type.byteSize(k);
             try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
                 java.lang.foreign.MemorySegment packed = arena.allocate(NativeKernels.packedBytes(type, k, rows), 64);
@@ -154,24 +143,17 @@ class NativeKernelsTest {
                 float[] plain = new float[cols * rows], got = new float[cols * rows];
                 NativeKernels.rows(type, t.data(), rb, 0, rows, a, k, cols, plain, rows);
                 NativeKernels.rows(type, true, packed, rb, 0, rows, a, k, cols, got, rows);
-                float[] wrow = new float[k];
+                double[][] mags = magnitudes(type, t, x, rows, cols, k);
                 for (int r = 0; r < rows; r++) {
-                    org.jgemma.ggml.Dequantize.dequantizeRow(type, t.data(), rb * r, wrow, 0, k);
                     for (int c = 0; c < cols; c++) {
-                        double mag = 0;
-                        for (int i = 0; i < k; i++) mag += Math.abs(wrow[i] * x[c * k + i]);
+                        double mag = mags[r][c];
                         float ref = QuantDotReference.dot(type, t.data(), rb * r, a, c, k);
                         assertEquals(plain[c * rows + r], got[c * rows + r], 1e-5 * mag + 1e-6, "k=" + k + " row " + r + " column " + c + ": repacked vs row kernel");
                         assertEquals(ref, got[c * rows + r], 1e-5 * mag + 1e-6, "k=" + k + " row " + r + " column " + c + ": repacked vs reference");
                     }
                 }
                 for (int c = 0; c < cols; c++) {
-                    Q8Activations one = new Q8Activations(1, k);
-                    one.kind = Q8Activations.kindFor(type);
-                    ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
-                    NativeKernels.toBytes(one, 1, k);
-                    float[] single = new float[rows];
-                    NativeKernels.rows(type, true, packed, rb, 8, rows, one, k, 1, single, rows);
+                    float[] single = alone(type, packed, x, c, k, 8, rows);
                     for (int r = 8; r < rows; r++) {
                         assertEquals(Float.floatToRawIntBits(got[c * rows + r]), Float.floatToRawIntBits(single[r]),
                                 "k=" + k + " row " + r + " column " + c + ": in a batch of " + cols + " " + got[c * rows + r] + ", alone " + single[r]);
@@ -184,13 +166,39 @@ class NativeKernelsTest {
 
     /** Rows [r0, rows) of {@code t} against column c of x ([cols][k]) quantized and computed alone (n = 1). */
     private static float[] alone(GgmlType type, GgufTensorInfo t, float[] x, int c, int k, int r0, int rows) {
-        Q8Activations one = new Q8Activations(1, k);
-        one.kind = Q8Activations.kindFor(type);
-        ActivationQuant.quantize(one, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 0, 1, k);
-        NativeKernels.toBytes(one, 1, k);
+        return alone(type, false, t.data(), x, c, k, r0, rows);
+    }
+
+    /** {@link #alone} on a weight repacked by NativeKernels.pack. */
+    private static float[] alone(GgmlType type, java.lang.foreign.MemorySegment packed, float[] x, int c, int k, int r0, int rows) {
+        return alone(type, true, packed, x, c, k, r0, rows);
+    }
+
+    private static float[] alone(GgmlType type, boolean packed, java.lang.foreign.MemorySegment w, float[] x, int c, int k, int r0, int rows) {
+        Q8Activations one = quantized(type, java.util.Arrays.copyOfRange(x, c * k, (c + 1) * k), 1, k);
         float[] single = new float[rows];
-        NativeKernels.rows(type, t.data(), type.byteSize(k), r0, rows, one, k, 1, single, rows);
+        NativeKernels.rows(type, packed, w, type.byteSize(k), r0, rows, one, k, 1, single, rows);
         return single;
+    }
+
+    /** x = [cols][k] quantized to type's activation format, with the int8 copy the native kernels read. */
+    private static Q8Activations quantized(GgmlType type, float[] x, int cols, int k) {
+        Q8Activations a = new Q8Activations(cols, k);
+        a.kind = Q8Activations.kindFor(type);
+        ActivationQuant.quantize(a, x, 0, cols, k);
+        NativeKernels.toBytes(a, cols, k);
+        return a;
+    }
+
+    /** Σ_i |w[r][i] · x[c][i]| for each row r and column c: the scale of a dot product's rounding (the tests' limits). */
+    private static double[][] magnitudes(GgmlType type, GgufTensorInfo t, float[] x, int rows, int cols, int k) {
+        double[][] mags = new double[rows][cols];
+        float[] wrow = new float[k];
+        for (int r = 0; r < rows; r++) {
+            org.jgemma.ggml.Dequantize.dequantizeRow(type, t.data(), type.byteSize(k) * r, wrow, 0, k);
+            for (int c = 0; c < cols; c++) for (int i = 0; i < k; i++) mags[r][c] += Math.abs(wrow[i] * x[c * k + i]);
+        }
+        return mags;
     }
 
     @Test
